@@ -1,0 +1,74 @@
+# Tally — build, check and test. `make` alone lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+# Fyne logs a locale error under LANG=C.
+export LANG ?= C.UTF-8
+export LC_ALL ?= C.UTF-8
+
+GO ?= go
+BENCHTIME ?= 1s
+FUZZTIME ?= 10s
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# Prefix for `go test` once a test needs a real display, e.g.
+#   GUI_TEST_WRAPPER = xvfb-run -a -s "-screen 0 1280x1024x24"
+# (xvfb comes with `make deps`). Empty: no test starts a display yet.
+GUI_TEST_WRAPPER ?=
+
+# The module's packages; empty while there is no Go code yet, and then the
+# go vet/test/build steps have nothing to do.
+PKGS = $(shell $(GO) list -e ./... 2>/dev/null)
+CMD_PKGS = $(shell $(GO) list -e ./cmd/... 2>/dev/null)
+# Go files that gofmt checks: tracked and untracked, not ignored, not testdata.
+GO_FILES = $(wildcard $(shell git ls-files --cached --others --exclude-standard \
+	-- '*.go' ':(exclude,glob)**/testdata/**' 2>/dev/null))
+
+.PHONY: help deps fmt-check vet nocgo test bench lint build demo clean
+
+help: ## list the targets
+	@echo "usage: make TARGET"
+	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+		awk -F':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
+
+deps: ## install the Debian packages and start PostgreSQL (as root or via sudo)
+	scripts/install-deps.sh build gui-test postgres
+
+fmt-check: ## fail listing the Go files that gofmt would change
+	@bad="$$($(if $(GO_FILES),gofmt -l $(GO_FILES)))"; \
+	if [[ -n $$bad ]]; then echo "gofmt needed on:"; echo "$$bad"; exit 1; fi; \
+	echo "fmt-check: ok"
+
+vet: ## go vet ./...
+	$(if $(PKGS),$(GO) vet ./...,@echo "vet: no Go packages yet")
+
+nocgo: ## build everything but ui/ and cmd/tally with CGO_ENABLED=0
+	@pkgs="$$($(GO) list -e ./... 2>/dev/null | { grep -v -e '/ui$$' -e '/ui/' -e '/cmd/tally$$' || true; })"; \
+	if [[ -z $$pkgs ]]; then echo "nocgo: no packages to build"; exit 0; fi; \
+	echo "CGO_ENABLED=0 $(GO) build $$(echo $$pkgs)"; \
+	CGO_ENABLED=0 $(GO) build $$pkgs
+
+test: deps fmt-check vet nocgo ## deps, checks, go test -race, then every fuzz target for FUZZTIME
+	$(if $(PKGS),$(GUI_TEST_WRAPPER) $(GO) test -race -count=1 ./...,@echo "test: no Go packages yet")
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz-short.sh
+
+bench: ## run the benchmarks (BENCHTIME=1s)
+	$(if $(PKGS),$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...,@echo "bench: no Go packages yet")
+
+lint: fmt-check vet ## fmt-check, vet and staticcheck
+	$(STATICCHECK) ./...
+
+build: ## build the commands into bin/
+	$(if $(CMD_PKGS),$(GO) build -o bin/ ./cmd/...,@echo "build: no commands yet")
+
+demo: deps ## build, generate the demo election into demo-data/ and inspect it
+	$(GO) build -o bin/ ./cmd/tallyd ./cmd/tally
+	bin/tallyd election demo --out demo-data --seed 2026 --force
+	bin/tally election inspect demo-data/election.json --keys demo-data/keys/definition.pub
+
+clean: ## remove bin/, dist/ and demo-data/
+	rm -rf bin/ dist/ demo-data/

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module for a short while, one after another,
+# and stops at the first failure.
+#
+#   FUZZTIME=10s scripts/fuzz-short.sh
+#
+# Targets are the `func FuzzXxx(f *testing.F)` in the test files that the go
+# command itself lists for each package (so build constraints, testdata/ and
+# ignored directories are respected). A failing input is kept by go test in
+# the package's testdata/fuzz/FuzzXxx/ and then runs with every `go test`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+GO=${GO:-go}
+FUZZTIME=${FUZZTIME:-10s}
+root=$("$GO" list -m -f '{{.Dir}}')
+
+# One line per package: its directory, then its test files.
+listing=$("$GO" list -f '{{.Dir}}{{range .TestGoFiles}} {{.}}{{end}}{{range .XTestGoFiles}} {{.}}{{end}}' ./...)
+
+targets=() # "./pkg FuzzName"
+while read -r dir files; do
+	[[ -n $files ]] || continue
+	if [[ $dir == "$root" ]]; then pkg=.; else pkg=./${dir#"$root"/}; fi
+	for f in $files; do
+		while read -r name; do
+			targets+=("$pkg $name")
+		done < <(sed -n 's/^func[[:space:]]\{1,\}\(Fuzz\([A-Z0-9_][[:alnum:]_]*\)\{0,1\}\)[[:space:]]*(.*\*testing\.F).*/\1/p' "$dir/$f")
+	done
+done <<<"$listing"
+
+if [[ ${#targets[@]} -eq 0 ]]; then
+	echo "fuzz-short: no fuzz targets in the module"
+	exit 0
+fi
+
+echo "fuzz-short: ${#targets[@]} fuzz target(s), ${FUZZTIME} each"
+for t in "${targets[@]}"; do
+	pkg=${t% *}
+	name=${t#* }
+	echo "fuzz-short: $name in $pkg"
+	if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg"; then
+		echo "fuzz-short: FAIL $name in $pkg (failing input, if any, is in $pkg/testdata/fuzz/$name/)" >&2
+		exit 1
+	fi
+done
+echo "fuzz-short: all ${#targets[@]} fuzz target(s) passed"
