@@ -100,7 +100,6 @@ func TestParsePublicKey(t *testing.T) {
 	k := fixedKey(1)
 	text := seal.EncodePublicKey(k.Public())
 	b64 := strings.TrimPrefix(text, "ed25519:")
-	urlSafe := base64.URLEncoding.EncodeToString(k.Public().Key)
 
 	t.Run("OK", func(t *testing.T) {
 		require.True(t, strings.HasPrefix(text, "ed25519:"))
@@ -121,7 +120,7 @@ func TestParsePublicKey(t *testing.T) {
 		{"ErrUnpadded", "ed25519:" + strings.TrimRight(b64, "="), "not valid padded base64"},
 		{"ErrLineBreak", "ed25519:" + b64[:20] + "\n" + b64[20:], "not base64"},
 		{"ErrSpace", "ed25519: " + b64, "not base64"},
-		{"ErrURLSafe", "ed25519:" + strings.NewReplacer("+", "-", "/", "_").Replace(urlSafe+"-"), "URL-safe"},
+		{"ErrURLSafe", "ed25519:-" + b64[1:], "URL-safe"},
 		{"ErrShort", "ed25519:" + base64.StdEncoding.EncodeToString(make([]byte, 31)), "public key is 31 bytes, want 32"},
 		{"ErrLong", "ed25519:" + base64.StdEncoding.EncodeToString(make([]byte, 64)), "public key is 64 bytes, want 32"},
 		{"ErrPaddingBits", "ed25519:" + b64[:42] + "B=", "not valid padded base64"},
