@@ -115,7 +115,9 @@ func TestLoad(t *testing.T) {
 		{"ErrStationFormContest", func(d *election.Definition) { d.Stations[7].Forms[0].Contest = "XYZ" }, "$.stations[7].forms[0].contest", election.ProblemUnresolved},
 		{"ErrStationFormKind", func(d *election.Definition) { d.Stations[7].Forms[0].Form = election.CandidatesForm }, "$.stations[7].forms[0].form", election.ProblemInvalid},
 		{"ErrStationFormMissing", func(d *election.Definition) { d.Stations[7].Forms = nil }, "$.stations[7].forms", election.ProblemRequired},
-		{"ErrStationFormDuplicate", func(d *election.Definition) { d.Stations[7].Forms = append(d.Stations[7].Forms, d.Stations[7].Forms[0]) }, "$.stations[7].forms[1]", election.ProblemDuplicate},
+		{"ErrStationFormDuplicate", func(d *election.Definition) {
+			d.Stations[7].Forms = append(d.Stations[7].Forms, d.Stations[7].Forms[0])
+		}, "$.stations[7].forms[1]", election.ProblemDuplicate},
 		{"ErrCountingCentreVoters", func(d *election.Definition) { counting(d).Registered = 10 }, "", election.ProblemOutOfRange},
 		{"ErrContestKind", func(d *election.Definition) { d.Contests[0].Kind = election.ContestMayor }, "$.contests[0].kind", election.ProblemInvalid},
 		{"ErrContestPreferences", func(d *election.Definition) { d.Contests[0].MaxPreferences = 0 }, "$.contests[0].max_preferences", election.ProblemOutOfRange},
