@@ -26,20 +26,21 @@ func (l *Localizer) Int(n int) string {
 	return l.printer.Sprint(number.Decimal(n))
 }
 
-// Percent formats p, a percentage (12.5 means 12.5 %, not 1250 %), with one
+// Percent formats a share (0.125 is 12.5 %) as a percentage with one
 // decimal, the language's decimal separator and the percent sign where the
 // language puts it: "12.5%" in English, "12,5%" in Albanian and Serbian,
-// "%12,5" in Turkish. Halves round away from zero. A NaN or an infinite p
-// (a ratio with a zero denominator) gives "–".
-func (l *Localizer) Percent(p float64) string {
-	if math.IsNaN(p) || math.IsInf(p, 0) {
+// "%12,5" in Turkish. It rounds to the nearest tenth of a percent, halves
+// away from zero. A NaN or an infinite share (a ratio with a zero
+// denominator) gives "–".
+func (l *Localizer) Percent(share float64) string {
+	if math.IsNaN(share) || math.IsInf(share, 0) {
 		return "–"
 	}
-	r := math.Round(p*10) / 10
-	if r == 0 {
-		r = 0 // no "-0.0%"
+	tenths := math.Round(share * 1000) // tenths of a percent
+	if tenths == 0 {
+		tenths = 0 // no "-0.0%"
 	}
-	return l.printer.Sprint(number.Percent(r/100, number.MinFractionDigits(1), number.MaxFractionDigits(1)))
+	return l.printer.Sprint(number.Percent(tenths/1000, number.MinFractionDigits(1), number.MaxFractionDigits(1)))
 }
 
 // DateTime formats t, in its own location, as a date and a time to the

@@ -54,7 +54,8 @@ var splitDigraphPrefixes = []string{
 //   - letters outside the Serbian alphabet (q, w, x, y, ë, …), digits and
 //     punctuation.
 //
-// Text outside template actions is put in Unicode normal form C first.
+// Text outside template actions comes out in Unicode normalization form
+// C (NFC), and decomposed input such as "dz\u030c" is read as "dž".
 // Invalid UTF-8 is replaced by U+FFFD, so the result is always valid UTF-8.
 func LatinToCyrillic(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
@@ -80,8 +81,16 @@ func LatinToCyrillic(s string) string {
 }
 
 // transliterateText transliterates text that holds no template action.
+// The result is normalised again, as a Cyrillic letter may compose with
+// a combining mark that followed the Latin one (З + ◌̈ is Ӟ).
 func transliterateText(b *strings.Builder, s string) {
-	s = norm.NFC.String(s)
+	var out strings.Builder
+	out.Grow(2 * len(s))
+	transliterateNFC(&out, norm.NFC.String(s))
+	b.WriteString(norm.NFC.String(out.String()))
+}
+
+func transliterateNFC(b *strings.Builder, s string) {
 	prev := ' ' // the start of the text is a word boundary
 	splitUntil := 0
 	for i := 0; i < len(s); {

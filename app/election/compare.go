@@ -1,6 +1,9 @@
 package election
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Difference is one field whose two entries disagree. A value is the typed
 // number, or "" where that entry left the field empty.
@@ -37,7 +40,8 @@ func countText(n int, ok bool) string {
 }
 
 // CheckSecondTypist refuses a second entry typed by the first entry's
-// typist. Names are compared after normalisation, without regard to case.
+// typist. Names are compared after normalisation, without regard to case
+// or to how many spaces separate their words.
 func CheckSecondTypist(first, second string) error {
 	a, errA := NormalizeText(FieldEnteredBy, first, MaxPersonLength)
 	b, errB := NormalizeText(FieldEnteredBy, second, MaxPersonLength)
@@ -50,7 +54,7 @@ func CheckSecondTypist(first, second string) error {
 	if a == "" || b == "" {
 		return &InputError{Field: FieldEnteredBy, Key: InputRequired}
 	}
-	if foldEqual(a, b) {
+	if foldEqual(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")) {
 		return &InputError{Field: FieldEnteredBy, Key: InputSamePerson, Args: map[string]any{"Name": a}}
 	}
 	return nil

@@ -1,5 +1,7 @@
 package election
 
+import "slices"
+
 // Severity tells an error (the numbers cannot all be true) from a warning
 // (the numbers are unusual).
 type Severity string
@@ -121,10 +123,32 @@ func (v *validation) fire(code string, fields []Field, args map[string]any) {
 }
 
 func (v *validation) sorted() []Finding {
+	byRule(v.errors)
+	byRule(v.warnings)
 	if len(v.warnings) == 0 {
 		return v.errors
 	}
 	return append(v.errors, v.warnings...)
+}
+
+// byRule puts findings in the order of Rules. The checks run per entity
+// on the candidates form (E.K-I, E.K-SUM, W.K-NONE for entity 1, then for
+// entity 2, …) and before the rules of both forms, so they fire out of
+// that order. The sort is stable: one rule's findings keep form order.
+func byRule(findings []Finding) {
+	cmp := func(a, b Finding) int { return ruleRank(a.Code) - ruleRank(b.Code) }
+	if !slices.IsSortedFunc(findings, cmp) {
+		slices.SortStableFunc(findings, cmp)
+	}
+}
+
+func ruleRank(code string) int {
+	for i := range Rules {
+		if Rules[i].Code == code {
+			return i
+		}
+	}
+	return len(Rules)
 }
 
 // get returns the counts of the fields, and false if any is missing.

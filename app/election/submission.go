@@ -128,9 +128,11 @@ func CheckConfirmations(findings []Finding, confirmed []Confirmation) error {
 			return fmt.Errorf("the explanation of %s is empty or not normalised", c.Rule)
 		}
 	}
-	for code := range fired {
-		if !seen[code] {
-			return fmt.Errorf("error %s is not confirmed with an explanation", code)
+	// In the order of the findings, so that the same form always gets the
+	// same answer.
+	for _, f := range findings {
+		if f.Severity == SeverityError && !seen[f.Code] {
+			return fmt.Errorf("error %s is not confirmed with an explanation", f.Code)
 		}
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -136,7 +135,12 @@ func Sign(payloadType string, payload []byte, signers ...*PrivateKey) ([]byte, e
 // empty field, more than MaxSignatures signatures, a payloadType longer
 // than MaxPayloadTypeLen bytes or with control characters, payload or sig
 // that is not strict padded base64, a keyid that is not a KeyID, a sig that
-// is not 64 bytes, and a keyid that signs twice.
+// is not 64 bytes, and a keyid that signs twice. It also refuses JSON
+// strings with a lone UTF-16 surrogate escape, which encode no character.
+// Its errors wrap ErrMalformed or ErrTooLarge.
+//
+// DSSE makes keyid an optional hint; Tally requires it, so that a verifier
+// knows which key to try without trying them all.
 //
 // DSSE lets base64 be standard or URL-safe. Sign writes standard only;
 // Parse accepts either alphabet but not a mix of both within one string,
@@ -150,19 +154,13 @@ func Parse(raw []byte, maxSize int) (*Envelope, error) {
 	if len(raw) > maxSize {
 		return nil, newError(ErrTooLarge, "%d bytes, more than the limit of %d", len(raw), maxSize)
 	}
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
+	// JSON text is UTF-8 (RFC 8259). The parser relies on this check; a
+	// lenient decoder would turn invalid bytes into U+FFFD, so that
+	// different inputs decode alike.
 	if !utf8.Valid(raw) {
 		return nil, newError(ErrMalformed, "not valid UTF-8")
 	}
-	p := parser{dec: json.NewDecoder(bytes.NewReader(raw))}
-	env, err := p.envelope()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.dec.Token(); err != io.EOF {
-		return nil, newError(ErrMalformed, "trailing data after the JSON object")
-	}
-	return env, nil
+	return parseEnvelope(raw)
 }
 
 // Open parses raw (see Parse), checks that its payload type is wantType
@@ -216,234 +214,6 @@ func signerList(sigs []Signature) string {
 	return b.String()
 }
 
-// parser walks the JSON tokens of an envelope. Walking tokens rather than
-// unmarshalling into a struct is what lets it see duplicate keys and
-// case-variant names, which encoding/json would silently merge.
-type parser struct {
-	dec *json.Decoder
-}
-
-// token reads the next token; where is the path named in errors.
-func (p *parser) token(where string) (json.Token, error) {
-	tok, err := p.dec.Token()
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		if where == "" {
-			return nil, newError(ErrMalformed, "truncated: the JSON ends before the object is complete")
-		}
-		return nil, newError(ErrMalformed, "%s: truncated: the JSON ends before the object is complete", where)
-	}
-	if err != nil {
-		if where == "" {
-			return nil, newError(ErrMalformed, "not valid JSON: %v", err)
-		}
-		return nil, newError(ErrMalformed, "%s: not valid JSON: %v", where, err)
-	}
-	return tok, nil
-}
-
-func (p *parser) delim(where string, want json.Delim, what string) error {
-	tok, err := p.token(where)
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		if where == "" {
-			return newError(ErrMalformed, "not %s", what)
-		}
-		return newError(ErrMalformed, "%s: not %s", where, what)
-	}
-	return nil
-}
-
-func (p *parser) key(where string) (string, error) {
-	tok, err := p.token(where)
-	if err != nil {
-		return "", err
-	}
-	k, ok := tok.(string)
-	if !ok {
-		// Token reports a non-string key as a syntax error; this is a
-		// second line of defence.
-		return "", newError(ErrMalformed, "%s: object key is not a string", where)
-	}
-	return k, nil
-}
-
-func (p *parser) str(where string) (string, error) {
-	tok, err := p.token(where)
-	if err != nil {
-		return "", err
-	}
-	s, ok := tok.(string)
-	if !ok {
-		return "", newError(ErrMalformed, "%s: not a string", where)
-	}
-	return s, nil
-}
-
-func (p *parser) envelope() (*Envelope, error) {
-	if err := p.delim("", '{', "a JSON object"); err != nil {
-		return nil, err
-	}
-	var (
-		env                              Envelope
-		hasType, hasPayload, hasSigs     bool
-		payloadType, payload, signatures = "payloadType", "payload", "signatures"
-	)
-	for p.dec.More() {
-		k, err := p.key("")
-		if err != nil {
-			return nil, err
-		}
-		switch k {
-		case payloadType:
-			if hasType {
-				return nil, newError(ErrMalformed, "duplicate field %q", k)
-			}
-			hasType = true
-			s, err := p.str(k)
-			if err != nil {
-				return nil, err
-			}
-			if msg := checkPayloadType(s); msg != "" {
-				return nil, newError(ErrMalformed, "payloadType: %s", msg)
-			}
-			env.PayloadType = s
-		case payload:
-			if hasPayload {
-				return nil, newError(ErrMalformed, "duplicate field %q", k)
-			}
-			hasPayload = true
-			s, err := p.str(k)
-			if err != nil {
-				return nil, err
-			}
-			if s == "" {
-				return nil, newError(ErrMalformed, "payload: empty")
-			}
-			b, err := decodeBase64(s, true)
-			if err != nil {
-				return nil, newError(ErrMalformed, "payload: %v", err)
-			}
-			env.Payload = b
-		case signatures:
-			if hasSigs {
-				return nil, newError(ErrMalformed, "duplicate field %q", k)
-			}
-			hasSigs = true
-			sigs, err := p.signatures()
-			if err != nil {
-				return nil, err
-			}
-			env.Signatures = sigs
-		default:
-			return nil, newError(ErrMalformed, "unknown field %s", quoteShort(k))
-		}
-	}
-	if err := p.delim("", '}', "a complete JSON object"); err != nil {
-		return nil, err
-	}
-	switch {
-	case !hasType:
-		return nil, newError(ErrMalformed, "missing field %q", payloadType)
-	case !hasPayload:
-		return nil, newError(ErrMalformed, "missing field %q", payload)
-	case !hasSigs:
-		return nil, newError(ErrMalformed, "missing field %q", signatures)
-	}
-	return &env, nil
-}
-
-func (p *parser) signatures() ([]Signature, error) {
-	if err := p.delim("signatures", '[', "a list"); err != nil {
-		return nil, err
-	}
-	var sigs []Signature
-	for p.dec.More() {
-		if len(sigs) == MaxSignatures {
-			return nil, newError(ErrMalformed, "signatures: more than %d", MaxSignatures)
-		}
-		s, err := p.signature(len(sigs))
-		if err != nil {
-			return nil, err
-		}
-		for j, prev := range sigs {
-			if prev.KeyID == s.KeyID {
-				return nil, newError(ErrMalformed, "signatures[%d].keyid: the same key as signatures[%d]", len(sigs), j)
-			}
-		}
-		sigs = append(sigs, s)
-	}
-	if err := p.delim("signatures", ']', "a complete list"); err != nil {
-		return nil, err
-	}
-	if len(sigs) == 0 {
-		return nil, newError(ErrMalformed, "signatures: empty list")
-	}
-	return sigs, nil
-}
-
-func (p *parser) signature(i int) (Signature, error) {
-	where := fmt.Sprintf("signatures[%d]", i)
-	if err := p.delim(where, '{', "a JSON object"); err != nil {
-		return Signature{}, err
-	}
-	var (
-		s             Signature
-		hasID, hasSig bool
-	)
-	for p.dec.More() {
-		k, err := p.key(where)
-		if err != nil {
-			return Signature{}, err
-		}
-		switch k {
-		case "keyid":
-			if hasID {
-				return Signature{}, newError(ErrMalformed, "%s: duplicate field %q", where, k)
-			}
-			hasID = true
-			id, err := p.str(where + ".keyid")
-			if err != nil {
-				return Signature{}, err
-			}
-			if !isKeyID(id) {
-				return Signature{}, newError(ErrMalformed, "%s.keyid: not a SHA-256 key id (64 lowercase hex characters)", where)
-			}
-			s.KeyID = id
-		case "sig":
-			if hasSig {
-				return Signature{}, newError(ErrMalformed, "%s: duplicate field %q", where, k)
-			}
-			hasSig = true
-			str, err := p.str(where + ".sig")
-			if err != nil {
-				return Signature{}, err
-			}
-			b, err := decodeBase64(str, true)
-			if err != nil {
-				return Signature{}, newError(ErrMalformed, "%s.sig: %v", where, err)
-			}
-			if len(b) != ed25519.SignatureSize {
-				return Signature{}, newError(ErrMalformed, "%s.sig: %d bytes, an Ed25519 signature is %d", where, len(b), ed25519.SignatureSize)
-			}
-			s.Sig = b
-		default:
-			return Signature{}, newError(ErrMalformed, "%s: unknown field %s", where, quoteShort(k))
-		}
-	}
-	if err := p.delim(where, '}', "a complete JSON object"); err != nil {
-		return Signature{}, err
-	}
-	switch {
-	case !hasID:
-		return Signature{}, newError(ErrMalformed, "%s: missing field \"keyid\"", where)
-	case !hasSig:
-		return Signature{}, newError(ErrMalformed, "%s: missing field \"sig\"", where)
-	}
-	return s, nil
-}
-
 // checkPayloadType returns what is wrong with a payload type, or "".
 func checkPayloadType(t string) string {
 	if t == "" {
@@ -464,7 +234,7 @@ func checkPayloadType(t string) string {
 }
 
 // isKeyID reports whether s has the form of a KeyID.
-func isKeyID(s string) bool {
+func isKeyID(s []byte) bool {
 	if len(s) != 2*sha256.Size {
 		return false
 	}
@@ -481,7 +251,7 @@ func isKeyID(s string) bool {
 // unused bits, so that a string has one decoding and a byte string has one
 // encoding per alphabet. With allowURL, the URL-safe alphabet is accepted
 // as well, but never mixed with the standard one.
-func decodeBase64(s string, allowURL bool) ([]byte, error) {
+func decodeBase64(s []byte, allowURL bool) ([]byte, error) {
 	var std, url bool
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -504,7 +274,9 @@ func decodeBase64(s string, allowURL bool) ([]byte, error) {
 		}
 		enc = base64.URLEncoding
 	}
-	b, err := enc.Strict().DecodeString(s)
+	enc = enc.Strict()
+	b := make([]byte, enc.DecodedLen(len(s)))
+	n, err := enc.Decode(b, s)
 	if err != nil {
 		var ce base64.CorruptInputError
 		if errors.As(err, &ce) {
@@ -512,7 +284,7 @@ func decodeBase64(s string, allowURL bool) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("not valid padded base64: %v", err)
 	}
-	return b, nil
+	return b[:n], nil
 }
 
 // quoteShort quotes a string from the input for an error message, cut

@@ -153,6 +153,27 @@ func TestParse(t *testing.T) {
 		assert.Len(t, env.Signatures, 16)
 	})
 
+	for _, tc := range escapeCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := seal.Parse(tc.raw, testMaxSize)
+			if tc.msg != "" {
+				require.ErrorIs(t, err, seal.ErrMalformed)
+				assert.Contains(t, err.Error(), tc.msg)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantType, env.PayloadType)
+			assert.Equal(t, payload, env.Payload)
+
+			// encoding/json reads the same strings.
+			var std struct {
+				PayloadType string `json:"payloadType"`
+			}
+			require.NoError(t, json.Unmarshal(tc.raw, &std))
+			assert.Equal(t, std.PayloadType, env.PayloadType)
+		})
+	}
+
 	for _, tc := range malformedEnvelopes() {
 		t.Run(tc.name, func(t *testing.T) {
 			env, err := seal.Parse(tc.raw, tc.maxSize)

@@ -141,7 +141,7 @@ func malformedEnvelopes() []malformedCase {
 		{name: "ErrEmpty", raw: nil, kind: seal.ErrMalformed, msg: "empty input"},
 		{name: "ErrTooLarge", raw: valid, maxSize: len(valid) - 1, kind: seal.ErrTooLarge, msg: "more than the limit"},
 		{name: "ErrInvalidUTF8", raw: std(`"a`+"\xff"+`b"`, q(p.Payload), oneSig), kind: seal.ErrMalformed, msg: "UTF-8"},
-		{name: "ErrNotJSON", raw: []byte("DSSEv1 hello"), kind: seal.ErrMalformed, msg: "not valid JSON"},
+		{name: "ErrNotJSON", raw: []byte("DSSEv1 hello"), kind: seal.ErrMalformed, msg: "not a JSON object"},
 		{name: "ErrNotObject", raw: []byte(`[]`), kind: seal.ErrMalformed, msg: "not a JSON object"},
 		{name: "ErrNull", raw: []byte(`null`), kind: seal.ErrMalformed, msg: "not a JSON object"},
 		{name: "ErrTruncated", raw: valid[:len(valid)/2], kind: seal.ErrMalformed, msg: "truncated"},
@@ -153,8 +153,8 @@ func malformedEnvelopes() []malformedCase {
 		{name: "ErrFieldNameCase", raw: []byte(`{"PayloadType":` + q(p.Type) + `,"payload":` + q(p.Payload) + `,"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `unknown field "PayloadType"`},
 		{name: "ErrDuplicatePayloadType", raw: []byte(`{"payloadType":"x/y","payloadType":` + q(p.Type) + `,"payload":` + q(p.Payload) + `,"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `duplicate field "payloadType"`},
 		{name: "ErrDuplicatePayload", raw: []byte(`{"payloadType":` + q(p.Type) + `,"payload":"QUFB","payload":` + q(p.Payload) + `,"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `duplicate field "payload"`},
-		{name: "ErrDuplicateSignatures", raw: []byte(`{"payloadType":` + q(p.Type) + `,"payload":` + q(p.Payload) + `,"signatures":[],"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `duplicate field "signatures"`},
-		{name: "ErrDuplicateSigField", raw: std(q(p.Type), q(p.Payload), `[{"keyid":`+q(p.KeyID)+`,"sig":"AAAA","sig":`+q(p.Sig)+`}]`), kind: seal.ErrMalformed, msg: `signatures[0]: duplicate field "sig"`},
+		{name: "ErrDuplicateSignatures", raw: []byte(`{"payloadType":` + q(p.Type) + `,"payload":` + q(p.Payload) + `,"signatures":` + oneSig + `,"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `duplicate field "signatures"`},
+		{name: "ErrDuplicateSigField", raw: std(q(p.Type), q(p.Payload), `[{"keyid":`+q(p.KeyID)+`,"sig":`+q(p.Sig)+`,"sig":`+q(p.Sig)+`}]`), kind: seal.ErrMalformed, msg: `signatures[0]: duplicate field "sig"`},
 		{name: "ErrDuplicateKeyIDField", raw: std(q(p.Type), q(p.Payload), `[{"keyid":`+q(p.KeyID)+`,"keyid":`+q(p.KeyID)+`,"sig":`+q(p.Sig)+`}]`), kind: seal.ErrMalformed, msg: `signatures[0]: duplicate field "keyid"`},
 		{name: "ErrMissingPayloadType", raw: []byte(`{"payload":` + q(p.Payload) + `,"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `missing field "payloadType"`},
 		{name: "ErrMissingPayload", raw: []byte(`{"payloadType":` + q(p.Type) + `,"signatures":` + oneSig + `}`), kind: seal.ErrMalformed, msg: `missing field "payload"`},
@@ -192,4 +192,54 @@ func malformedEnvelopes() []malformedCase {
 		}
 	}
 	return cases
+}
+
+// escapeCase is an envelope whose JSON strings use escapes.
+type escapeCase struct {
+	name     string
+	raw      []byte
+	wantType string // when it parses
+	msg      string // a part of the error, when it does not
+}
+
+// escapeCases exercise the JSON string escapes, which the parser decodes
+// itself.
+func escapeCases() []escapeCase {
+	p := partsOf(mustSign(submissionType, []byte(`{"station":"0101A"}`), fixedKey(1)))
+	sigs := "[" + sigJSON(p.KeyID, p.Sig) + "]"
+	payload := `"` + p.Payload + `"`
+	return []escapeCase{
+		{name: "OKEscapedSlash", raw: envJSON(`"application\/json"`, payload, sigs), wantType: "application/json"},
+		{name: "OKUnicodeEscape", raw: envJSON(`"\u0061pplication/json"`, payload, sigs), wantType: "application/json"},
+		{name: "OKSurrogatePair", raw: envJSON(`"t\ud83d\uDE00t"`, payload, sigs), wantType: "t\U0001F600t"},
+		{name: "OKQuoteAndBackslash", raw: envJSON(`"a\"b\\c"`, payload, sigs), wantType: `a"b\c`},
+		{name: "OKNonASCII", raw: envJSON(`"zgjedhje/ë"`, payload, sigs), wantType: "zgjedhje/ë"},
+		{name: "OKEscapedFieldName", raw: []byte(`{"payload\u0054ype":"x","payload":` + payload + `,"signatures":` + sigs + `}`), wantType: "x"},
+		{name: "OKEscapedBase64", raw: envJSON(`"x"`, `"\u00`+fmt.Sprintf("%02x", p.Payload[0])+p.Payload[1:]+`"`, sigs), wantType: "x"},
+		{name: "OKWhitespaceEverywhere", raw: []byte(" \t\r\n{ \"payloadType\" :\n\"x\" , \"payload\"\t:" + payload + " ,\"signatures\" : [ " + sigJSON(p.KeyID, p.Sig) + " ] } \n"), wantType: "x"},
+		{name: "ErrLoneHighSurrogate", raw: envJSON(`"t\ud83dt"`, payload, sigs), msg: "payloadType: not valid JSON: lone UTF-16 surrogate"},
+		{name: "ErrLoneLowSurrogate", raw: envJSON(`"t\ude00t"`, payload, sigs), msg: "lone UTF-16 surrogate"},
+		{name: "ErrHighThenNotLow", raw: envJSON(`"t\ud83d\u0041"`, payload, sigs), msg: "lone UTF-16 surrogate"},
+		{name: "ErrInvalidEscape", raw: envJSON(`"t\x41"`, payload, sigs), msg: "payloadType: not valid JSON: invalid escape"},
+		{name: "ErrInvalidUnicodeEscape", raw: envJSON(`"t\u00g1"`, payload, sigs), msg: `invalid \u escape`},
+		{name: "ErrRawControlCharacter", raw: envJSON("\"t\tt\"", payload, sigs), msg: "payloadType: not valid JSON: control character in a string"},
+		{name: "ErrEscapedControlCharacter", raw: envJSON(`"t\u001ft"`, payload, sigs), msg: "payloadType: contains the control character U+001F"},
+		{name: "ErrDuplicateEscapedName", raw: []byte(`{"payloadType":"x","payload\u0054ype":"x","payload":` + payload + `,"signatures":` + sigs + `}`), msg: `duplicate field "payloadType"`},
+		{name: "ErrTruncatedInEscape", raw: []byte(`{"payloadType":"t\u00`), msg: "payloadType: truncated"},
+		{name: "ErrTruncatedAfterBackslash", raw: []byte(`{"payloadType":"t\`), msg: "payloadType: truncated"},
+		{name: "ErrTruncatedInSurrogatePair", raw: []byte(`{"payloadType":"t\ud83d\`), msg: "payloadType: truncated"},
+		{name: "ErrSingleQuotes", raw: []byte(`{'payloadType':'x'}`), msg: "not valid JSON: expected a field name in double quotes"},
+		{name: "ErrMissingColon", raw: []byte(`{"payloadType" "x"}`), msg: "not valid JSON: expected ':' after a field name"},
+		{name: "ErrMissingComma", raw: []byte(`{"payloadType":"x" "payload":"QUFB"}`), msg: "not valid JSON: expected ',' or '}' after a field"},
+		{name: "ErrSignaturesMissingComma", raw: envJSON(`"x"`, payload, "["+sigJSON(p.KeyID, p.Sig)+" "+sigJSON(p.KeyID, p.Sig)+"]"), msg: "signatures: not valid JSON: expected ',' or ']' after a signature"},
+	}
+}
+
+// escapedEnvelopes are the inputs of escapeCases, for the fuzz corpus.
+func escapedEnvelopes() [][]byte {
+	var out [][]byte
+	for _, c := range escapeCases() {
+		out = append(out, c.raw)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package seal_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,7 @@ func envelopeSeeds() (seeds [][]byte, signed map[string]bool) {
 	for _, c := range malformedEnvelopes() {
 		seeds = append(seeds, c.raw)
 	}
+	seeds = append(seeds, escapedEnvelopes()...)
 	return seeds, signed
 }
 
@@ -63,6 +65,26 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 		if !json.Valid(raw) {
 			t.Fatalf("accepted invalid JSON: %q", raw)
+		}
+		// What Parse accepts, encoding/json must read the same way.
+		var std struct {
+			PayloadType string `json:"payloadType"`
+			Payload     string `json:"payload"`
+			Signatures  []struct {
+				KeyID string `json:"keyid"`
+				Sig   string `json:"sig"`
+			} `json:"signatures"`
+		}
+		if err := json.Unmarshal(raw, &std); err != nil {
+			t.Fatalf("encoding/json refuses what Parse accepts: %v", err)
+		}
+		if std.PayloadType != env.PayloadType || !isBase64Of(std.Payload, env.Payload) || len(std.Signatures) != len(env.Signatures) {
+			t.Fatalf("encoding/json reads %+v, Parse %+v", std, env)
+		}
+		for i, s := range std.Signatures {
+			if s.KeyID != env.Signatures[i].KeyID || !isBase64Of(s.Sig, env.Signatures[i].Sig) {
+				t.Fatalf("signature %d: encoding/json reads %+v, Parse %+v", i, s, env.Signatures[i])
+			}
 		}
 		if len(env.Signatures) == 0 || len(env.Signatures) > seal.MaxSignatures || len(env.Payload) == 0 {
 			t.Fatalf("accepted an envelope out of bounds: %+v", env)
@@ -89,6 +111,12 @@ func FuzzParseEnvelope(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isBase64Of reports whether s is the padded standard or URL-safe base64
+// of b.
+func isBase64Of(s string, b []byte) bool {
+	return s == base64.StdEncoding.EncodeToString(b) || s == base64.URLEncoding.EncodeToString(b)
 }
 
 func FuzzOpenEnvelope(f *testing.F) {

@@ -139,7 +139,7 @@ func ParsePublicKey(s string) (PublicKey, error) {
 	if !ok {
 		return PublicKey{}, fmt.Errorf("seal: public key %s does not start with %q", quoteShort(s), PublicKeyPrefix)
 	}
-	key, err := decodeBase64(rest, false)
+	key, err := decodeBase64([]byte(rest), false)
 	if err != nil {
 		return PublicKey{}, fmt.Errorf("seal: public key: %v", err)
 	}
@@ -227,7 +227,7 @@ func ReadPrivateKeyFile(path string) (*PrivateKey, error) {
 	if f.Algorithm != algorithmEd25519 {
 		return nil, fmt.Errorf("seal: private key file %s: algorithm %s, want %q", path, quoteShort(f.Algorithm), algorithmEd25519)
 	}
-	seed, err := decodeBase64(f.Seed, false)
+	seed, err := decodeBase64([]byte(f.Seed), false)
 	if err != nil {
 		return nil, fmt.Errorf("seal: private key file %s: seed: %v", path, err)
 	}
