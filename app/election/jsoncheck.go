@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // maxJSONDepth bounds nesting; the deepest legitimate path is
@@ -91,11 +92,15 @@ func checkJSON(raw []byte) *Problem {
 				continue
 			}
 			key, _ := tok.(string)
-			if top.keys[key] {
+			// encoding/json matches keys to fields without regard to
+			// case, so "counts" and "Counts" would be one field with the
+			// last value winning: refuse them as duplicates.
+			folded := strings.ToLower(strings.ToUpper(key)) // as encoding/json folds: ſ is s, K is k
+			if top.keys[folded] {
 				top.key = key
 				return &Problem{Path: path(), Code: ProblemDuplicate, Args: map[string]any{"Value": key}}
 			}
-			top.keys[key] = true
+			top.keys[folded] = true
 			top.key = key
 			top.want = false
 			continue

@@ -193,6 +193,8 @@ func TestLoadMalformed(t *testing.T) {
 		{"ErrTrailingData", append(append([]byte{}, base...), []byte(` {}`)...), "$", election.ProblemMalformed},
 		{"ErrSyntax", []byte(`{"format": "tally.election/v1",}`), "$.format", election.ProblemMalformed},
 		{"ErrDuplicateKey", []byte(`{"format":"a","election":{"id":"x","id":"y"}}`), "$.election.id", election.ProblemDuplicate},
+		{"ErrDuplicateKeyOtherCase", []byte(`{"format":"a","Format":"b"}`), "$.Format", election.ProblemDuplicate},
+		{"ErrDuplicateKeyLongS", []byte(`{"stations":[],"ſtations":[]}`), "$.ſtations", election.ProblemDuplicate},
 		{"ErrDuplicateKeyInArray", []byte(`{"stations":[{},{"code":"A","code":"B"}]}`), "$.stations[1].code", election.ProblemDuplicate},
 		{"ErrUnknownField", []byte(`{"format":"tally.election/v1","extra":1}`), "$", election.ProblemInvalid},
 		{"ErrWrongType", []byte(`{"stations":[{"registered":"many"}]}`), "$.stations.registered", election.ProblemInvalid},

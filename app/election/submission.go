@@ -138,6 +138,9 @@ func CheckConfirmations(findings []Finding, confirmed []Confirmation) error {
 	return nil
 }
 
-var folder = cases.Fold()
-
-func foldEqual(a, b string) bool { return folder.String(a) == folder.String(b) }
+// foldEqual compares without regard to case. A Caser keeps state, so each
+// call makes its own.
+func foldEqual(a, b string) bool {
+	c := cases.Fold()
+	return c.String(a) == c.String(b)
+}
