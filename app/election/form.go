@@ -22,6 +22,7 @@ const (
 	FieldObjections Field = "objections"
 	FieldPhoto      Field = "photo"
 	FieldEnteredBy  Field = "entered_by"
+	FieldReentered  Field = "reentered_by"
 )
 
 // The reconciliation fields of the station results form.
@@ -324,7 +325,7 @@ func (f *Form) Check(d *Definition) (*Layout, *Station, error) {
 		{FieldRemarks, f.Remarks, MaxTextLength},
 		{FieldObjections, f.Objections, MaxTextLength},
 		{FieldEnteredBy, f.EnteredBy, MaxPersonLength},
-		{FieldEnteredBy, f.ReenteredBy, MaxPersonLength},
+		{FieldReentered, f.ReenteredBy, MaxPersonLength},
 	} {
 		if err := checkStoredText(t.field, t.text, t.max); err != nil {
 			return nil, nil, err
