@@ -13,6 +13,9 @@ GO ?= go
 BENCHTIME ?= 1s
 FUZZTIME ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
+# One version, from FyneApp.toml, stamped into both commands.
+VERSION := $(shell sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # Prefix for `go test` once a test needs a real display, e.g.
@@ -63,10 +66,10 @@ lint: fmt-check vet ## fmt-check, vet and staticcheck
 	$(STATICCHECK) ./...
 
 build: ## build the commands into bin/
-	$(if $(CMD_PKGS),$(GO) build -o bin/ ./cmd/...,@echo "build: no commands yet")
+	$(if $(CMD_PKGS),$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...,@echo "build: no commands yet")
 
 demo: deps ## build, generate the demo election into demo-data/ and inspect it
-	$(GO) build -o bin/ ./cmd/tallyd ./cmd/tally
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/tallyd ./cmd/tally
 	bin/tallyd election demo --out demo-data --seed 2026 --force
 	bin/tally election inspect demo-data/election.json --keys demo-data/keys/definition.pub
 
