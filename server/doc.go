@@ -1,0 +1,3 @@
+// Package server is tallyd: the API, verified ingest, receipts,
+// aggregation and publication.
+package server
