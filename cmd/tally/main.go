@@ -13,6 +13,7 @@ import (
 
 	"tally/app/election"
 	"tally/app/seal"
+	"tally/cmd/internal/cli"
 )
 
 // version is set at build time from FyneApp.toml.
@@ -30,42 +31,27 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-var errUsage = errors.New("usage")
-
 func run(args []string, stdout, stderr io.Writer) int {
-	err := dispatch(args, stdout)
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "tally: %v\n\n%s", err, usage)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "tally: %v\n", err)
-		return 1
-	}
+	return cli.Run("tally", usage, stdout, stderr, func() error { return dispatch(args, stdout) })
 }
 
 func dispatch(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command given", errUsage)
+		return cli.Usagef("no command given")
 	}
 	switch args[0] {
 	case "election":
 		if len(args) > 1 && args[1] == "inspect" {
 			return electionInspect(args[2:], stdout)
 		}
-		return fmt.Errorf("%w: unknown election command (want: inspect)", errUsage)
+		return cli.Usagef("unknown election command (want: inspect)")
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tally", version)
 		return nil
 	case "help", "-h", "--help":
 		return flag.ErrHelp
 	}
-	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	return cli.Usagef("unknown command %q", args[0])
 }
 
 // inspection is what `election inspect --json` prints.
@@ -81,28 +67,27 @@ type inspection struct {
 }
 
 func electionInspect(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("election inspect", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cli.Flags("election inspect")
 	keyFile := fs.String("keys", "", "the commission's definition public key file to trust")
 	fingerprint := fs.String("fingerprint", "", "the printed fingerprint of the commission's definition key")
 	electionID := fs.String("election", "", "the election id expected")
 	asJSON := fs.Bool("json", false, "print JSON")
 	// The file comes first, flags after it.
 	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' {
-		return fmt.Errorf("%w: election inspect: the definition FILE comes first", errUsage)
+		return cli.Usagef("election inspect: the definition FILE comes first")
 	}
 	file := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: election inspect: %v", errUsage, err)
+		return cli.Usagef("election inspect: %v", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: election inspect: unexpected argument %q", errUsage, fs.Arg(0))
+		return cli.Usagef("election inspect: unexpected argument %q", fs.Arg(0))
 	}
 	if *keyFile != "" && *fingerprint != "" {
-		return fmt.Errorf("%w: election inspect: give --keys or --fingerprint, not both", errUsage)
+		return cli.Usagef("election inspect: give --keys or --fingerprint, not both")
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {

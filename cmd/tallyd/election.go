@@ -11,6 +11,7 @@ import (
 	"tally/app/election"
 	"tally/app/enrollment"
 	"tally/app/seal"
+	"tally/cmd/internal/cli"
 )
 
 // Files of a demo election directory.
@@ -23,21 +24,21 @@ const (
 var commissionKeys = []string{"definition", "receipt", "publication"}
 
 func electionDemo(args []string, stdout io.Writer) error {
-	fs := newFlags("election demo")
+	fs := cli.Flags("election demo")
 	out := fs.String("out", "", "directory to write the election into (required)")
 	kind := fs.String("kind", string(election.Assembly), "assembly or municipal")
 	seed := fs.Uint64("seed", 2026, "seed of the generator: the same seed gives the same election")
 	server := fs.String("server", "http://127.0.0.1:8480", "the server URL stations send to")
 	force := fs.Bool("force", false, "replace a demo election already in --out")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		return fmt.Errorf("%w: election demo: --out is required", errUsage)
+		return cli.Usagef("election demo: --out is required")
 	}
 	k := election.Kind(*kind)
 	if k != election.Assembly && k != election.Municipal {
-		return fmt.Errorf("%w: election demo: --kind %q is neither assembly nor municipal", errUsage, *kind)
+		return cli.Usagef("election demo: --kind %q is neither assembly nor municipal", *kind)
 	}
 	if err := prepareDemoDir(*out, *force); err != nil {
 		return err

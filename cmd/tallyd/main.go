@@ -3,11 +3,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"tally/cmd/internal/cli"
 )
 
 // version is set at build time from FyneApp.toml.
@@ -26,62 +27,25 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// errUsage marks a command line that cannot be understood.
-var errUsage = errors.New("usage")
-
 func run(args []string, stdout, stderr io.Writer) int {
-	err := dispatch(args, stdout)
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "tallyd: %v\n\n%s", err, usage)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "tallyd: %v\n", err)
-		return 1
-	}
+	return cli.Run("tallyd", usage, stdout, stderr, func() error { return dispatch(args, stdout) })
 }
 
 func dispatch(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command given", errUsage)
+		return cli.Usagef("no command given")
 	}
 	switch args[0] {
 	case "election":
 		if len(args) > 1 && args[1] == "demo" {
 			return electionDemo(args[2:], stdout)
 		}
-		return fmt.Errorf("%w: unknown election command (want: demo)", errUsage)
+		return cli.Usagef("unknown election command (want: demo)")
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tallyd", version)
 		return nil
 	case "help", "-h", "--help":
 		return flag.ErrHelp
 	}
-	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
-}
-
-// newFlags makes a flag set that reports errors instead of exiting.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-// parseFlags parses a command's flags and refuses stray arguments.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
-	}
-	return nil
+	return cli.Usagef("unknown command %q", args[0])
 }
