@@ -30,30 +30,34 @@ type demoForm struct {
 	form    *election.Form
 }
 
+// demoUnit finds the demo's first station of the kind that fills the form
+// for the assembly contest, and the form's layout.
+func demoUnit(tb testing.TB, kind election.StationKind, form election.FormKind) (*election.Definition, *election.Station, *election.Layout) {
+	tb.Helper()
+	d, err := loadDemo()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range d.Stations {
+		if st := &d.Stations[i]; st.Kind == kind && st.Fills("ASM", form) {
+			l, err := d.Layout("ASM", form)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return d, st, l
+		}
+	}
+	tb.Fatalf("the demo has no %s unit with a %s form for ASM", kind, form)
+	return nil, nil, nil
+}
+
 // demoResultsForm returns the results form of the demo's first polling
 // station for the assembly, filled in as on an ordinary election night:
 // turnout 42%, a few spoiled ballots, 1.5% invalid, the valid votes spread
 // unevenly over the 28 entities.
 func demoResultsForm(tb testing.TB) demoForm {
 	tb.Helper()
-	d, err := loadDemo()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var st *election.Station
-	for i := range d.Stations {
-		if d.Stations[i].Kind == election.Polling && d.Stations[i].Fills("ASM", election.ResultsForm) {
-			st = &d.Stations[i]
-			break
-		}
-	}
-	if st == nil {
-		tb.Fatal("the demo has no polling station for ASM")
-	}
-	l, err := d.Layout("ASM", election.ResultsForm)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	d, st, l := demoUnit(tb, election.Polling, election.ResultsForm)
 	rng := rand.New(rand.NewPCG(1, 2))
 	a := st.Registered
 	b := a * 42 / 100
@@ -85,24 +89,7 @@ func demoResultsForm(tb testing.TB) demoForm {
 // votes and about two preference votes per vote.
 func demoCandidatesForm(tb testing.TB) demoForm {
 	tb.Helper()
-	d, err := loadDemo()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var st *election.Station
-	for i := range d.Stations {
-		if d.Stations[i].Kind == election.Counting && d.Stations[i].Fills("ASM", election.CandidatesForm) {
-			st = &d.Stations[i]
-			break
-		}
-	}
-	if st == nil {
-		tb.Fatal("the demo has no counting centre for ASM")
-	}
-	l, err := d.Layout("ASM", election.CandidatesForm)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	d, st, l := demoUnit(tb, election.Counting, election.CandidatesForm)
 	rng := rand.New(rand.NewPCG(3, 4))
 	counts := map[election.Field]int{}
 	contest, _ := d.Contest("ASM")
