@@ -95,10 +95,7 @@ func (d *Definition) check() error {
 	langs := d.Election.Languages
 
 	municipalities := map[string]bool{}
-	if len(d.Municipalities) == 0 {
-		ps.add("$.municipalities", ProblemRequired, nil)
-	}
-	if tooMany(&ps, "$.municipalities", len(d.Municipalities), maxMunicipalities) {
+	if !checkListSize(&ps, "$.municipalities", len(d.Municipalities), maxMunicipalities) {
 		return ps.err()
 	}
 	for i, m := range d.Municipalities {
@@ -121,10 +118,7 @@ func (d *Definition) check() error {
 	}
 
 	contests := map[string]bool{}
-	if len(d.Contests) == 0 {
-		ps.add("$.contests", ProblemRequired, nil)
-	}
-	if tooMany(&ps, "$.contests", len(d.Contests), maxContests) {
+	if !checkListSize(&ps, "$.contests", len(d.Contests), maxContests) {
 		return ps.err()
 	}
 	for i := range d.Contests {
@@ -136,10 +130,7 @@ func (d *Definition) check() error {
 	}
 
 	stations := map[string]bool{}
-	if len(d.Stations) == 0 {
-		ps.add("$.stations", ProblemRequired, nil)
-	}
-	if tooMany(&ps, "$.stations", len(d.Stations), maxStations) {
+	if !checkListSize(&ps, "$.stations", len(d.Stations), maxStations) {
 		return ps.err()
 	}
 	for i := range d.Stations {
@@ -371,6 +362,15 @@ func (d *Definition) checkForms(ps *problems, p string, s *Station, contests map
 			ps.add(p+".forms", ProblemRequired, map[string]any{"Value": c.Code})
 		}
 	}
+}
+
+// checkListSize requires a list to hold 1 to max entries; past max the
+// list is not checked further.
+func checkListSize(ps *problems, path string, n, max int) bool {
+	if n == 0 {
+		ps.add(path, ProblemRequired, nil)
+	}
+	return !tooMany(ps, path, n, max)
 }
 
 func tooMany(ps *problems, path string, n, max int) bool {
