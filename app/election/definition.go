@@ -170,38 +170,30 @@ type Candidate struct {
 
 // Municipality returns the municipality with the code.
 func (d *Definition) Municipality(code string) (*Municipality, bool) {
-	i, ok := d.index.municipalities[code]
-	if !ok {
-		return nil, false
-	}
-	return &d.Municipalities[i], true
+	return lookup(d.Municipalities, d.index.municipalities, code)
 }
 
 // VotingCentre returns the voting centre with the code.
 func (d *Definition) VotingCentre(code string) (*VotingCentre, bool) {
-	i, ok := d.index.centres[code]
-	if !ok {
-		return nil, false
-	}
-	return &d.VotingCentres[i], true
+	return lookup(d.VotingCentres, d.index.centres, code)
 }
 
 // Station returns the station with the code.
 func (d *Definition) Station(code string) (*Station, bool) {
-	i, ok := d.index.stations[code]
-	if !ok {
-		return nil, false
-	}
-	return &d.Stations[i], true
+	return lookup(d.Stations, d.index.stations, code)
 }
 
 // Contest returns the contest with the code.
 func (d *Definition) Contest(code string) (*Contest, bool) {
-	i, ok := d.index.contests[code]
+	return lookup(d.Contests, d.index.contests, code)
+}
+
+func lookup[T any](list []T, index map[string]int, code string) (*T, bool) {
+	i, ok := index[code]
 	if !ok {
 		return nil, false
 	}
-	return &d.Contests[i], true
+	return &list[i], true
 }
 
 // Entity returns the entity with the ballot number.
