@@ -69,6 +69,13 @@ func Fingerprint(keyID string) string {
 	return b.String()
 }
 
+// MatchesFingerprint reports whether a fingerprint a person typed or
+// scanned — any case, with or without spaces — is the key id's.
+func MatchesFingerprint(typed, keyID string) bool {
+	clean := strings.ToUpper(strings.Join(strings.Fields(typed), ""))
+	return len(clean) == 40 && clean == strings.ReplaceAll(Fingerprint(keyID), " ", "")
+}
+
 // GenerateKey makes a new key pair from rand; a nil rand means crypto/rand.
 func GenerateKey(rand io.Reader) (*PrivateKey, error) {
 	_, priv, err := ed25519.GenerateKey(rand)

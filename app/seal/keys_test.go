@@ -334,3 +334,29 @@ func TestPublicKeyFile(t *testing.T) {
 		require.Error(t, err)
 	})
 }
+
+func TestMatchesFingerprint(t *testing.T) {
+	id := seal.KeyID(make([]byte, 32))
+	fp := seal.Fingerprint(id)
+	other := "0"
+	if strings.HasSuffix(fp, "0") {
+		other = "1"
+	}
+	for _, tc := range []struct {
+		name  string
+		typed string
+		want  bool
+	}{
+		{"OK", fp, true},
+		{"OKLowercaseNoSpaces", strings.ToLower(strings.ReplaceAll(fp, " ", "")), true},
+		{"OKExtraSpaces", "  " + strings.ReplaceAll(fp, " ", "   ") + "\n", true},
+		{"ErrOneDigit", fp[:len(fp)-1] + other, false},
+		{"ErrPrefixOnly", fp[:20], false},
+		{"ErrEmpty", "", false},
+		{"ErrWholeKeyID", id, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, seal.MatchesFingerprint(tc.typed, id))
+		})
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"tally/app/election"
 	"tally/app/seal"
@@ -115,7 +114,7 @@ func electionInspect(args []string, stdout io.Writer) error {
 		Totals: d.Totals(),
 	}
 	if *fingerprint != "" {
-		if !sameFingerprint(*fingerprint, out.Fingerprint) {
+		if !seal.MatchesFingerprint(*fingerprint, key.ID) {
 			return fmt.Errorf("the commission's key fingerprint %s differs from the printed %s: do not use this definition", out.Fingerprint, *fingerprint)
 		}
 		out.Trusted = true
@@ -138,11 +137,4 @@ func electionInspect(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "voters          %d on station lists, %d out of country\n", t.Registered, t.OutOfCountry)
 	fmt.Fprintf(stdout, "contests        %d, %d entities, %d candidates, %d forms\n", t.Contests, t.Entities, t.Candidates, t.Forms)
 	return nil
-}
-
-// sameFingerprint compares a typed fingerprint with a printed one, ignoring
-// spaces and case.
-func sameFingerprint(typed, printed string) bool {
-	clean := func(s string) string { return strings.ToUpper(strings.Join(strings.Fields(s), "")) }
-	return clean(typed) == clean(printed)
 }
