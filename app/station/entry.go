@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"tally/app/audit"
@@ -20,28 +21,32 @@ func (s *Service) Begin(ctx context.Context, key FormKey, e Entry, by string) er
 		return err
 	}
 	return s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
-		switch e {
-		case First:
-			if err := sh.move(OpBeginFirst, StateFirstEntry); err != nil {
-				return err
-			}
-		case Second:
-			if err := check(sh.State, OpBeginSecond); err != nil {
-				return err
-			}
-			if err := election.CheckSecondTypist(sh.First.By, name); err != nil {
-				return err
-			}
-			if err := sh.move(OpBeginSecond, StateSecondEntry); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("there is no %s", e)
-		}
-		sh.Draft(e).By = name
-		return s.putSheet(tx, sh, s.clock(), audit.Event{Action: "form.begin", Actor: name,
-			Details: map[string]any{"entry": e.String(), "version": sh.Version}})
+		return s.begin(tx, sh, e, name)
 	})
+}
+
+func (s *Service) begin(tx Tx, sh *Sheet, e Entry, name string) error {
+	switch e {
+	case First:
+		if err := sh.move(OpBeginFirst, StateFirstEntry); err != nil {
+			return err
+		}
+	case Second:
+		if err := check(sh.State, OpBeginSecond); err != nil {
+			return err
+		}
+		if err := election.CheckSecondTypist(sh.First.By, name); err != nil {
+			return err
+		}
+		if err := sh.move(OpBeginSecond, StateSecondEntry); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("there is no %s", e)
+	}
+	sh.Draft(e).By = name
+	return s.putSheet(tx, sh, s.clock(), audit.Event{Action: "form.begin", Actor: name,
+		Details: map[string]any{"entry": e.String(), "version": sh.Version}})
 }
 
 // SaveField saves one typed field of the entry in progress, durably, as
@@ -49,48 +54,107 @@ func (s *Service) Begin(ctx context.Context, key FormKey, e Entry, by string) er
 // and objections are typed with the first entry. Saving what is already
 // stored writes nothing.
 func (s *Service) SaveField(ctx context.Context, key FormKey, e Entry, f election.Field, text string) error {
+	err := s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
+		return s.saveField(tx, l, sh, e, f, text)
+	})
+	return ignoreUnchanged(err)
+}
+
+func (s *Service) saveField(tx Tx, l *election.Layout, sh *Sheet, e Entry, f election.Field, text string) error {
 	op := OpSaveFirst
 	if e == Second {
 		op = OpSaveSecond
 	} else if e != First {
 		return fmt.Errorf("there is no %s", e)
 	}
-	err := s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
-		if err := check(sh.State, op); err != nil {
-			return err
-		}
-		d := sh.Draft(e)
-		if f == election.FieldRemarks || f == election.FieldObjections {
-			if e != First {
-				return &election.InputError{Field: f, Key: election.InputUnknownField}
-			}
-			return s.saveText(tx, sh, d.By, f, text)
-		}
-		if f != election.FieldMembers && !l.Has(f) {
+	if err := check(sh.State, op); err != nil {
+		return err
+	}
+	d := sh.Draft(e)
+	if f == election.FieldRemarks || f == election.FieldObjections {
+		if e != First {
 			return &election.InputError{Field: f, Key: election.InputUnknownField}
 		}
-		value, present := 0, strings.TrimSpace(text) != ""
-		if present {
-			var err error
-			if value, err = election.ParseCount(f, text); err != nil {
+		return s.saveText(tx, sh, d.By, f, text)
+	}
+	if f != election.FieldMembers && !l.Has(f) {
+		return &election.InputError{Field: f, Key: election.InputUnknownField}
+	}
+	value, present := 0, strings.TrimSpace(text) != ""
+	if present {
+		var err error
+		if value, err = election.ParseCount(f, text); err != nil {
+			return err
+		}
+	}
+	old, had := d.Values[f]
+	if had == present && old == value {
+		return errUnchanged
+	}
+	if err := tx.PutValue(sh.Key, sh.Version, e, f, value, present); err != nil {
+		return err
+	}
+	if present {
+		d.Values[f] = value
+	} else {
+		delete(d.Values, f)
+	}
+	var logged any
+	if present {
+		logged = value
+	}
+	return tx.Audit(s.clock(), audit.Event{Action: "form.save", Subject: sh.Key.String(), Actor: d.By,
+		Details: map[string]any{"entry": e.String(), "version": sh.Version, "field": string(f), "value": logged}})
+}
+
+// Typed is a whole entry typed at once, as the headless command reads it
+// from a file: every field's text by field, remarks and objections with
+// the first entry.
+type Typed struct {
+	Values     map[election.Field]string
+	Remarks    string
+	Objections string
+}
+
+// Enter types a whole entry in one transaction: begin (unless this entry
+// is already in progress by the same commissioner), save every field,
+// finish. Any bad value refuses all of it, naming the field.
+func (s *Service) Enter(ctx context.Context, key FormKey, e Entry, by string, typed Typed) error {
+	name, err := personName(by)
+	if err != nil {
+		return err
+	}
+	return s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
+		inProgress := (e == First && sh.State == StateFirstEntry) || (e == Second && sh.State == StateSecondEntry)
+		if inProgress && sh.Draft(e).By != name {
+			return fmt.Errorf("the %s entry is being typed by %s, not %s", e, sh.Draft(e).By, name)
+		}
+		if !inProgress {
+			if err := s.begin(tx, sh, e, name); err != nil {
 				return err
 			}
 		}
-		old, had := d.Values[f]
-		if had == present && old == value {
-			return errUnchanged
+		fields := make([]election.Field, 0, len(typed.Values))
+		for f := range typed.Values {
+			fields = append(fields, f)
 		}
-		if err := tx.PutValue(sh.Key, sh.Version, e, f, value, present); err != nil {
-			return err
+		slices.Sort(fields)
+		for _, f := range fields {
+			if err := ignoreUnchanged(s.saveField(tx, l, sh, e, f, typed.Values[f])); err != nil {
+				return err
+			}
 		}
-		var logged any
-		if present {
-			logged = value
+		if e == First {
+			for f, text := range map[election.Field]string{election.FieldRemarks: typed.Remarks, election.FieldObjections: typed.Objections} {
+				if err := ignoreUnchanged(s.saveField(tx, l, sh, e, f, text)); err != nil {
+					return err
+				}
+			}
+		} else if typed.Remarks != "" || typed.Objections != "" {
+			return &election.InputError{Field: election.FieldRemarks, Key: election.InputUnknownField}
 		}
-		return tx.Audit(s.clock(), audit.Event{Action: "form.save", Subject: sh.Key.String(), Actor: d.By,
-			Details: map[string]any{"entry": e.String(), "version": sh.Version, "field": string(f), "value": logged}})
+		return s.finish(tx, l, sh, e)
 	})
-	return ignoreUnchanged(err)
 }
 
 func (s *Service) saveText(tx Tx, sh *Sheet, by string, f election.Field, text string) error {
@@ -129,32 +193,36 @@ func missing(l *election.Layout, d *Draft) election.Field {
 // to settle.
 func (s *Service) Finish(ctx context.Context, key FormKey, e Entry) error {
 	return s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
-		op := OpFinishFirst
-		if e == Second {
-			op = OpFinishSecond
-		}
-		if err := check(sh.State, op); err != nil {
-			return err
-		}
-		d := sh.Draft(e)
-		if f := missing(l, d); f != "" {
-			return &election.InputError{Field: f, Key: election.InputRequired}
-		}
-		details := map[string]any{"entry": e.String(), "version": sh.Version}
-		to := StateSecondPending
-		if e == Second {
-			diffs := sh.differences(l)
-			to = StateAgreed
-			if len(diffs) > 0 {
-				to = StateDifferences
-			}
-			details["differences"] = len(diffs)
-		}
-		if err := sh.move(op, to); err != nil {
-			return err
-		}
-		return s.putSheet(tx, sh, s.clock(), audit.Event{Action: "form.finish", Actor: d.By, Details: details})
+		return s.finish(tx, l, sh, e)
 	})
+}
+
+func (s *Service) finish(tx Tx, l *election.Layout, sh *Sheet, e Entry) error {
+	op := OpFinishFirst
+	if e == Second {
+		op = OpFinishSecond
+	}
+	if err := check(sh.State, op); err != nil {
+		return err
+	}
+	d := sh.Draft(e)
+	if f := missing(l, d); f != "" {
+		return &election.InputError{Field: f, Key: election.InputRequired}
+	}
+	details := map[string]any{"entry": e.String(), "version": sh.Version}
+	to := StateSecondPending
+	if e == Second {
+		diffs := sh.differences(l)
+		to = StateAgreed
+		if len(diffs) > 0 {
+			to = StateDifferences
+		}
+		details["differences"] = len(diffs)
+	}
+	if err := sh.move(op, to); err != nil {
+		return err
+	}
+	return s.putSheet(tx, sh, s.clock(), audit.Event{Action: "form.finish", Actor: d.By, Details: details})
 }
 
 // differences compares the two entries.
