@@ -2,7 +2,7 @@
 # Runs every fuzz target of the module for a short while, one after another,
 # and stops at the first failure.
 #
-#   FUZZTIME=10s scripts/fuzz-short.sh
+#   FUZZTIME=10s [FUZZMINIMIZETIME=20x] scripts/fuzz-short.sh
 #
 # Targets are the `func FuzzXxx(f *testing.F)` in the test files that the go
 # command itself lists for each package (so build constraints, testdata/ and
@@ -14,6 +14,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-10s}
+# The engine shrinks every new interesting input, for up to a minute each by
+# default; a target whose runs take milliseconds (a real database under each
+# input) would spend its whole short run shrinking. A bounded number of
+# tries keeps the short run fuzzing.
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-20x}
 root=$("$GO" list -m -f '{{.Dir}}')
 
 # One line per package: its directory, then its test files.
@@ -43,7 +48,7 @@ for t in "${targets[@]}"; do
 	log=$(mktemp)
 	ok=0
 	for attempt in 1 2; do
-		if "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tee "$log"; then
+		if "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime="$FUZZMINIMIZETIME" "$pkg" 2>&1 | tee "$log"; then
 			ok=1
 			break
 		fi
