@@ -42,7 +42,8 @@ type Reader interface {
 	// AllVersions calls fn on every sealed version, in the order sealed.
 	AllVersions(fn func(Version) error) error
 	Version(digest string) (*Version, error) // ErrNotFound
-	// Outbox lists the versions sealed and not yet receipted, oldest first.
+	// Outbox lists the versions sealed and not yet receipted, in the
+	// order sealed (by sequence, whatever the wall clock said).
 	Outbox() ([]OutboxItem, error)
 	// Receipts lists the stored receipts, in the order stored.
 	Receipts() ([]StoredReceipt, error)

@@ -1,0 +1,56 @@
+package stationdb
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+)
+
+// timeLayout is RFC 3339 in UTC with all nine digits of the fraction: the
+// text sorts in the order of the times it holds (RFC3339Nano drops
+// trailing zeros, and "05Z" would sort after "05.1Z"), and it parses back
+// to the same instant, to the nanosecond.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// parseTime reads a stored time, in UTC.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// sqlUint is a uint64 as SQLite's signed 64-bit integer: a sequence or a
+// receipt number past 2^63 is refused rather than stored negative.
+func sqlUint(what string, v uint64) (int64, error) {
+	if v > math.MaxInt64 {
+		return 0, fmt.Errorf("%s %d is larger than the database can hold", what, v)
+	}
+	return int64(v), nil
+}
+
+// nullText stores "" as NULL, for the columns where "none" is a NULL.
+func nullText(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// checkDigest refuses to file data under another digest than its own:
+// sealed versions, receipts, decisions and photos are content-addressed
+// by the lowercase hex SHA-256 of their bytes (seal.Digest), and a wrong
+// address would send or show the wrong thing.
+func checkDigest(what, digest string, data []byte) error {
+	sum := sha256.Sum256(data)
+	if want := hex.EncodeToString(sum[:]); digest != want {
+		return fmt.Errorf("%s %q is not the SHA-256 of its bytes (%s)", what, digest, want)
+	}
+	return nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}

@@ -1,0 +1,208 @@
+// Package stationdb is the station's store (station.Store) in one SQLite
+// file, through the pure-Go modernc.org/sqlite driver so that the station
+// builds without cgo.
+//
+// The file is in WAL mode with synchronous=FULL: a committed Update
+// survives a power cut, and readers never wait for the writer. Writes go
+// through one connection, so Update transactions run one at a time; View
+// transactions read from a separate pool of query-only connections, each on
+// one snapshot.
+//
+// What the station signed, received or recorded (the definition, sealed
+// versions, receipts, decisions, photos, the audit chain) is append-only,
+// and the schema itself refuses changes to it (see migration/).
+package stationdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"tally/app/station"
+)
+
+var _ station.Store = (*DB)(nil)
+
+// pragmas apply to every connection, both pools. _txlock=immediate makes
+// every write transaction take the write lock at BEGIN: a deferred one
+// that reads first and then writes fails with "database is locked" at
+// once under concurrency, busy_timeout or not.
+const pragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	"&_pragma=foreign_keys(1)&_txlock=immediate"
+
+// readers is the size of the read pool: a few screens and the sync worker
+// reading at once.
+const readers = 4
+
+// DB is the station's SQLite database.
+type DB struct {
+	path   string
+	writer *sql.DB // one connection: SQLite has one writer at a time anyway
+	reader *sql.DB // query-only connections for View
+}
+
+// Open opens the database at path, creating the file (mode 0600: it holds
+// the station's sealed private key) if it is missing, and brings its schema
+// up to date. It refuses a database written by a newer build.
+func Open(ctx context.Context, path string) (*DB, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("stationdb: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("stationdb: %w", err)
+	}
+	dsn, err := dataSourceName(path)
+	if err != nil {
+		return nil, err
+	}
+
+	db := &DB{path: path}
+	if db.writer, err = sql.Open("sqlite", dsn); err != nil {
+		return nil, fmt.Errorf("stationdb: open %s: %w", path, err)
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	if err := checkJournalMode(ctx, db.writer); err != nil {
+		return nil, errors.Join(fmt.Errorf("stationdb: open %s: %w", path, err), db.writer.Close())
+	}
+	if err := migrate(ctx, db.writer); err != nil {
+		return nil, errors.Join(fmt.Errorf("stationdb: open %s: %w", path, err), db.writer.Close())
+	}
+
+	// Opened after the migrations, so that a reader never sees a file
+	// whose journal mode is not WAL yet.
+	if db.reader, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		return nil, errors.Join(fmt.Errorf("stationdb: open %s: %w", path, err), db.writer.Close())
+	}
+	db.reader.SetMaxOpenConns(readers)
+	db.reader.SetMaxIdleConns(readers)
+	return db, nil
+}
+
+// dataSourceName makes the driver's URI for path. With the "file:" prefix
+// SQLite reads the name as a URI, so the path is made absolute and escaped:
+// a '?', '#' or '%' in it would otherwise end or change the file name.
+func dataSourceName(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("stationdb: %w", err)
+	}
+	p := filepath.ToSlash(abs)
+	switch {
+	case strings.HasPrefix(p, "//"):
+		// A Windows UNC path: an empty authority, so that the server
+		// name is read as part of the path.
+		p = "//" + p
+	case !strings.HasPrefix(p, "/"):
+		// A Windows drive letter: SQLite wants file:/C:/...
+		p = "/" + p
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + pragmas, nil
+}
+
+// checkJournalMode refuses a file that could not switch to WAL (some
+// network file systems): the DSN's pragma would fail silently, and then
+// readers would block the writer and the reverse.
+func checkJournalMode(ctx context.Context, db *sql.DB) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not WAL", mode)
+	}
+	return nil
+}
+
+// Close closes both pools. The last connection to close checkpoints the
+// WAL into the main file.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Update runs fn in one immediate write transaction and commits it when fn
+// returns nil. fn's error is returned as it is, after the rollback. A
+// panic in fn rolls back too, then goes on. fn must not call Update: the
+// one write connection is fn's own.
+func (db *DB) Update(ctx context.Context, fn func(station.Tx) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("stationdb: begin: %w", err)
+	}
+	// Deferred, so that a panic or runtime.Goexit in fn rolls back too.
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(&writeTx{readTx: readTx{ctx: ctx, tx: tx}}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("stationdb: commit: %w", err)
+	}
+	done = true
+	return nil
+}
+
+// View runs fn on one snapshot of the database, taken when View begins:
+// whatever commits meanwhile, fn sees none of it. It never waits for an
+// Update.
+func (db *DB) View(ctx context.Context, fn func(station.Reader) error) error {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("stationdb: begin: %w", err)
+	}
+	// A read-only transaction has nothing to commit: ending it is enough.
+	defer func() { _ = tx.Rollback() }()
+	// BEGIN takes no snapshot by itself: the first read does. Read now,
+	// so that the snapshot is the one of this moment, not of whenever fn
+	// first reads.
+	var version int
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&version); err != nil {
+		return fmt.Errorf("stationdb: begin: %w", err)
+	}
+	return fn(&readTx{ctx: ctx, tx: tx})
+}
+
+// IntegrityCheck runs SQLite's integrity check over the whole file.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	rows, err := db.reader.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("stationdb: integrity check: %w", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("stationdb: integrity check: %w", err)
+		}
+		problems = append(problems, line)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("stationdb: integrity check: %w", err)
+	}
+	if len(problems) == 1 && problems[0] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("stationdb: integrity check of %s failed: %s", db.path, strings.Join(problems, "; "))
+}
+
+// SchemaVersion is the version of the last migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := db.reader.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("stationdb: schema version: %w", err)
+	}
+	return v, nil
+}
