@@ -1,5 +1,6 @@
 // Command tally is the polling station's app. This build carries the
-// headless commands; the desktop screens come with the station core.
+// headless commands (station.go, audit.go, export.go); the desktop screens
+// come later.
 package main
 
 import (
@@ -23,29 +24,79 @@ const usage = `tally — the polling station's results app
 Usage:
   tally election inspect FILE [--keys PUBFILE | --fingerprint FP] [--election ID] [--json]
         verify a signed election definition and print what it holds
+
+  tally station init --definition FILE --fingerprint FP --station CODE --by NAME [--pin-file FILE]
+        bind this laptop to its station: verify the commission's definition,
+        make the station's key and seal it under the chair's PIN
+  tally station enter --contest C [--form results|candidates] --file COUNTS.json
+                      --as first|second --by NAME [--photo FILE]
+        type one whole entry of a form from a file, and attach the photo of the
+        signed paper form (with the first entry)
+  tally station photo --contest C [--form F] --file FILE --by NAME
+        attach the photo or scan of the signed paper form later
+  tally station resolve --contest C [--form F] --field F --value N --by NAME
+        settle a difference between the two entries by retyping it from paper
+  tally station confirm --contest C [--form F] --rule CODE --explanation TEXT --by NAME
+        confirm an error that the paper form itself carries
+  tally station seal --contest C [--form F] [--pin-file FILE]
+        sign the agreed form with the station's key and queue it
+  tally station correct --contest C [--form F] --by NAME
+        start a new version of a sealed form
+  tally station receipt FILE
+        record a commission's receipt brought by hand
+  tally station status
+        every form's state, the outbox and the last receipt
+  tally station show --contest C [--form F]
+        one form: its numbers, findings and differences
+  tally audit verify
+        check the audit log's hash chain and the database's integrity
+  tally export --out DIR
+        write the station's record (definition, sealed versions, receipts,
+        photos, audit log, manifest) into a new or empty directory
   tally version
+
+The station, audit and export commands take --db PATH (default: $TALLY_DB,
+else station.db in the user's configuration directory under tally/) and
+--json to print JSON. The PIN is read from --pin-file FILE or else from the
+first line of standard input, never from the command line.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	return cli.Run("tally", usage, stdout, stderr, func() error { return dispatch(args, stdout) })
+// streams are the standard input and outputs of one run.
+type streams struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
 }
 
-func dispatch(args []string, stdout io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s := &streams{stdin: stdin, stdout: stdout, stderr: stderr}
+	return cli.Run("tally", usage, stdout, stderr, func() error { return dispatch(args, s) })
+}
+
+func dispatch(args []string, s *streams) error {
 	if len(args) == 0 {
 		return cli.Usagef("no command given")
 	}
 	switch args[0] {
 	case "election":
 		if len(args) > 1 && args[1] == "inspect" {
-			return electionInspect(args[2:], stdout)
+			return electionInspect(args[2:], s.stdout)
 		}
 		return cli.Usagef("unknown election command (want: inspect)")
+	case "station":
+		return stationCommand(args[1:], s)
+	case "audit":
+		if len(args) > 1 && args[1] == "verify" {
+			return auditVerify(args[2:], s)
+		}
+		return cli.Usagef("unknown audit command (want: verify)")
+	case "export":
+		return exportCommand(args[1:], s)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "tally", version)
+		fmt.Fprintln(s.stdout, "tally", version)
 		return nil
 	case "help", "-h", "--help":
 		return flag.ErrHelp
