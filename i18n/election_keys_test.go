@@ -33,7 +33,8 @@ func TestElectionMessages(t *testing.T) {
 	want = append(want,
 		election.InputRequired, election.InputNotANumber, election.InputNegative,
 		election.InputTooLarge, election.InputTooLong, election.InputBadText,
-		election.InputUnknownField, election.InputBadHash, election.InputSamePerson)
+		election.InputUnknownField, election.InputBadHash, election.InputSamePerson,
+		election.InputPhotoMissing, election.InputPhotoTooLarge, election.InputPhotoFormat)
 	for _, f := range []election.Field{
 		election.FieldA, election.FieldB, election.FieldC, election.FieldD, election.FieldE,
 		election.FieldF, election.FieldG, election.FieldH, "I", "K",

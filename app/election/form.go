@@ -163,6 +163,11 @@ const (
 	InputUnknownField = "input.unknown-field"
 	InputBadHash      = "input.bad-hash"
 	InputSamePerson   = "input.same-person"
+	// The photo of the paper form: none attached, too large, not a
+	// JPEG, PNG or PDF file.
+	InputPhotoMissing  = "input.photo-missing"
+	InputPhotoTooLarge = "input.photo-too-large"
+	InputPhotoFormat   = "input.photo-format"
 )
 
 // Data is the template data of the message.
@@ -192,6 +197,12 @@ func (e *InputError) Error() string {
 		return fmt.Sprintf("%s is not a field of this form", e.Field)
 	case InputBadHash:
 		return fmt.Sprintf("%s: not a SHA-256 hash (64 lowercase hexadecimal characters)", e.Field)
+	case InputPhotoMissing:
+		return "photo: the photo or scan of the signed paper form is missing"
+	case InputPhotoTooLarge:
+		return fmt.Sprintf("photo: the file is larger than %v MiB", e.Args["Max"])
+	case InputPhotoFormat:
+		return "photo: the file is not a JPEG, PNG or PDF"
 	case InputSamePerson:
 		return fmt.Sprintf("the second entry must be typed by a different commissioner than the first (%v)", e.Args["Name"])
 	}

@@ -108,21 +108,33 @@ func (s *Service) saveField(tx Tx, l *election.Layout, sh *Sheet, e Entry, f ele
 }
 
 // Typed is a whole entry typed at once, as the headless command reads it
-// from a file: every field's text by field, remarks and objections with
-// the first entry.
+// from a file: every field's text by field; with the first entry, the
+// remarks and objections (nil leaves them as the form holds them, "" clears
+// them) and the photo of the paper form (nil leaves it).
 type Typed struct {
 	Values     map[election.Field]string
-	Remarks    string
-	Objections string
+	Remarks    *string
+	Objections *string
+	Photo      []byte
 }
 
 // Enter types a whole entry in one transaction: begin (unless this entry
 // is already in progress by the same commissioner), save every field,
-// finish. Any bad value refuses all of it, naming the field.
+// attach the photo, finish. Any bad value refuses all of it, naming the
+// field.
 func (s *Service) Enter(ctx context.Context, key FormKey, e Entry, by string, typed Typed) error {
 	name, err := personName(by)
 	if err != nil {
 		return err
+	}
+	if e == Second && (typed.Remarks != nil || typed.Objections != nil || typed.Photo != nil) {
+		return &election.InputError{Field: election.FieldRemarks, Key: election.InputUnknownField}
+	}
+	var photoSHA string
+	if typed.Photo != nil {
+		if photoSHA, err = checkPhoto(typed.Photo); err != nil {
+			return err
+		}
 	}
 	return s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
 		inProgress := (e == First && sh.State == StateFirstEntry) || (e == Second && sh.State == StateSecondEntry)
@@ -144,14 +156,21 @@ func (s *Service) Enter(ctx context.Context, key FormKey, e Entry, by string, ty
 				return err
 			}
 		}
-		if e == First {
-			for f, text := range map[election.Field]string{election.FieldRemarks: typed.Remarks, election.FieldObjections: typed.Objections} {
-				if err := ignoreUnchanged(s.saveField(tx, l, sh, e, f, text)); err != nil {
-					return err
-				}
+		for _, text := range []struct {
+			f    election.Field
+			text *string
+		}{{election.FieldRemarks, typed.Remarks}, {election.FieldObjections, typed.Objections}} {
+			if text.text == nil {
+				continue
 			}
-		} else if typed.Remarks != "" || typed.Objections != "" {
-			return &election.InputError{Field: election.FieldRemarks, Key: election.InputUnknownField}
+			if err := ignoreUnchanged(s.saveField(tx, l, sh, e, text.f, *text.text)); err != nil {
+				return err
+			}
+		}
+		if typed.Photo != nil {
+			if err := ignoreUnchanged(s.attachPhoto(tx, sh, typed.Photo, photoSHA, name)); err != nil {
+				return err
+			}
 		}
 		return s.finish(tx, l, sh, e)
 	})
@@ -349,6 +368,22 @@ func PhotoExtension(data []byte) string {
 	return ""
 }
 
+// checkPhoto refuses what is not a photo or scan of a paper form and
+// returns the SHA-256 of what is.
+func checkPhoto(data []byte) (string, error) {
+	switch {
+	case len(data) == 0:
+		return "", &election.InputError{Field: election.FieldPhoto, Key: election.InputPhotoMissing}
+	case len(data) > MaxPhotoSize:
+		return "", &election.InputError{Field: election.FieldPhoto, Key: election.InputPhotoTooLarge,
+			Args: map[string]any{"Max": MaxPhotoSize >> 20}}
+	case PhotoExtension(data) == "":
+		return "", &election.InputError{Field: election.FieldPhoto, Key: election.InputPhotoFormat}
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // AttachPhoto stores the photo or scan of the signed paper form and binds
 // its SHA-256 to the form, to be sealed with the numbers.
 func (s *Service) AttachPhoto(ctx context.Context, key FormKey, data []byte, by string) (string, error) {
@@ -356,35 +391,33 @@ func (s *Service) AttachPhoto(ctx context.Context, key FormKey, data []byte, by 
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case len(data) == 0:
-		return "", &election.InputError{Field: election.FieldPhoto, Key: election.InputRequired}
-	case len(data) > MaxPhotoSize:
-		return "", fmt.Errorf("photo: %d bytes is more than the %d MiB allowed", len(data), MaxPhotoSize>>20)
-	case PhotoExtension(data) == "":
-		return "", fmt.Errorf("photo: not a JPEG, PNG or PDF file")
+	digest, err := checkPhoto(data)
+	if err != nil {
+		return "", err
 	}
-	sum := sha256.Sum256(data)
-	digest := hex.EncodeToString(sum[:])
 	err = s.onSheet(ctx, key, func(tx Tx, sc *scope, l *election.Layout, sh *Sheet) error {
-		if err := check(sh.State, OpAttachPhoto); err != nil {
-			return err
-		}
-		if sh.Photo == digest {
-			return errUnchanged
-		}
-		if err := tx.PutPhoto(digest, data); err != nil {
-			return err
-		}
-		sh.Photo = digest
-		if err := sh.move(OpAttachPhoto, sh.State); err != nil {
-			return err
-		}
-		return s.putSheet(tx, sh, s.clock(), audit.Event{Action: "form.photo", Actor: name,
-			Details: map[string]any{"version": sh.Version, "sha256": digest, "size": len(data)}})
+		return s.attachPhoto(tx, sh, data, digest, name)
 	})
 	if err := ignoreUnchanged(err); err != nil {
 		return "", err
 	}
 	return digest, nil
+}
+
+func (s *Service) attachPhoto(tx Tx, sh *Sheet, data []byte, digest, name string) error {
+	if err := check(sh.State, OpAttachPhoto); err != nil {
+		return err
+	}
+	if sh.Photo == digest {
+		return errUnchanged
+	}
+	if err := tx.PutPhoto(digest, data); err != nil {
+		return err
+	}
+	sh.Photo = digest
+	if err := sh.move(OpAttachPhoto, sh.State); err != nil {
+		return err
+	}
+	return s.putSheet(tx, sh, s.clock(), audit.Event{Action: "form.photo", Actor: name,
+		Details: map[string]any{"version": sh.Version, "sha256": digest, "size": len(data)}})
 }

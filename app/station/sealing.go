@@ -32,7 +32,7 @@ func (s *Service) Seal(ctx context.Context, key FormKey, signer *seal.PrivateKey
 			return ErrWrongKey
 		}
 		if sh.Photo == "" {
-			return &election.InputError{Field: election.FieldPhoto, Key: election.InputRequired}
+			return &election.InputError{Field: election.FieldPhoto, Key: election.InputPhotoMissing}
 		}
 		form := sh.form(sc.def.Election.ID, sc.station.Code, sh.Agreed())
 		findings := election.Validate(l, sc.station, form)

@@ -264,12 +264,16 @@ func TestSealNeedsPhoto(t *testing.T) {
 	var ie *election.InputError
 	require.ErrorAs(t, err, &ie)
 	assert.Equal(t, election.FieldPhoto, ie.Field)
+	assert.Equal(t, election.InputPhotoMissing, ie.Key)
 
-	for name, data := range map[string][]byte{
-		"empty": nil, "text": []byte("not a picture"), "too large": append(photo("x"), make([]byte, station.MaxPhotoSize)...),
+	for key, data := range map[string][]byte{
+		election.InputPhotoMissing:  nil,
+		election.InputPhotoFormat:   []byte("not a picture"),
+		election.InputPhotoTooLarge: append(photo("x"), make([]byte, station.MaxPhotoSize)...),
 	} {
 		_, err := e.svc.AttachPhoto(e.ctx, asm, data, "Arta Krasniqi")
-		assert.Error(t, err, name)
+		require.ErrorAs(t, err, &ie)
+		assert.Equal(t, key, ie.Key)
 	}
 	for _, data := range [][]byte{photo("a"), []byte("\x89PNG\r\n\x1a\nrest"), []byte("%PDF-1.7 rest")} {
 		sha, err := e.svc.AttachPhoto(e.ctx, asm, data, "Arta Krasniqi")
@@ -278,6 +282,35 @@ func TestSealNeedsPhoto(t *testing.T) {
 	}
 	_, err = e.svc.Seal(e.ctx, asm, e.key)
 	require.NoError(t, err)
+}
+
+func TestEnterWithPhotoAndText(t *testing.T) {
+	e := newEnv(t, election.Assembly)
+	values := cleanValues(e.layout(asm), e.station)
+	first := typed(values)
+	remarks := "Votimi përfundoi në orën 19:00."
+	first.Remarks, first.Photo = &remarks, photo("entered")
+	require.NoError(t, e.svc.Enter(e.ctx, asm, station.First, "Arta Krasniqi", first))
+	v, err := e.svc.Open(e.ctx, asm)
+	require.NoError(t, err)
+	assert.Equal(t, station.StateSecondPending, v.State)
+	assert.Equal(t, remarks, v.Remarks)
+	assert.Len(t, v.Photo, 64)
+
+	second := typed(values)
+	second.Remarks = &remarks
+	require.Error(t, e.svc.Enter(e.ctx, asm, station.Second, "Besnik Gashi", second), "the text goes with the first entry")
+	require.NoError(t, e.svc.Enter(e.ctx, asm, station.Second, "Besnik Gashi", typed(values)))
+	sealed, err := e.svc.Seal(e.ctx, asm, e.key)
+	require.NoError(t, err)
+	assert.Equal(t, remarks, payload(t, sealed).Form.Remarks)
+
+	// A correction typed from a file without text keeps the remarks.
+	require.NoError(t, e.svc.Correct(e.ctx, asm, "Arta Krasniqi"))
+	require.NoError(t, e.svc.Enter(e.ctx, asm, station.First, "Arta Krasniqi", typed(values)))
+	v, err = e.svc.Open(e.ctx, asm)
+	require.NoError(t, err)
+	assert.Equal(t, remarks, v.Remarks)
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
@@ -306,12 +339,16 @@ func TestBadInputChangesNothing(t *testing.T) {
 		assert.Equal(t, tc.field, ie.Field)
 		assert.Equal(t, tc.key, ie.Key)
 	}
-	// A whole entry with one bad value is refused whole.
+	// A whole entry with one bad value, or a bad photo, is refused whole.
 	values := cleanValues(e.layout(asm), e.station)
 	bad := typed(values)
 	bad.Values[election.FieldH] = "12a"
 	err = e.svc.Enter(e.ctx, asm, station.First, "Arta Krasniqi", bad)
 	require.ErrorContains(t, err, "H")
+	bad = typed(values)
+	bad.Photo = []byte("GIF89a")
+	err = e.svc.Enter(e.ctx, asm, station.First, "Arta Krasniqi", bad)
+	require.ErrorAs(t, err, new(*election.InputError))
 	// The second entry cannot be saved while the first is in progress.
 	var te *station.TransitionError
 	require.ErrorAs(t, e.svc.SaveField(e.ctx, asm, station.Second, election.FieldB, "1"), &te)

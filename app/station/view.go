@@ -37,7 +37,7 @@ type FormView struct {
 	Versions    []Version               `json:"versions,omitempty"`
 	// Receipt is the receipt of the head version, once it arrived.
 	Receipt *StoredReceipt `json:"receipt,omitempty"`
-	// Allowed lists what can be done to the form now.
+	// Allowed lists what the station can do to the form now.
 	Allowed []Op `json:"allowed"`
 }
 
@@ -80,7 +80,11 @@ func (s *Service) Open(ctx context.Context, key FormKey) (*FormView, error) {
 func (sc *scope) fill(v *FormView, l *election.Layout, sh *Sheet) {
 	v.State, v.Version, v.Head, v.Reason = sh.State, sh.Version, sh.Head, sh.Reason
 	v.Remarks, v.Objections, v.Photo = sh.Remarks, sh.Objections, sh.Photo
-	v.Allowed = Allowed(sh.State)
+	for _, op := range Allowed(sh.State) {
+		if op != OpApprove && op != OpReturn { // a supervisor's, not the station's
+			v.Allowed = append(v.Allowed, op)
+		}
+	}
 	switch sh.State {
 	case StateFirstEntry:
 		v.Entry, v.By, v.Values = First, sh.First.By, sh.First.Values

@@ -25,12 +25,10 @@ type countsFile struct {
 	Objections *string                    `json:"objections"`
 }
 
-// typedEntry is a decoded counts file.
+// typedEntry is a decoded counts file. Remarks or objections left out of
+// the file (nil) keep what the form holds; given empty, they clear it.
 type typedEntry struct {
 	station.Typed
-	// RemarksGiven and ObjectionsGiven tell a text left out of the file,
-	// which keeps what the form holds, from one given empty, which clears it.
-	RemarksGiven, ObjectionsGiven bool
 }
 
 // membersKey is the key of the members present in a counts file.
@@ -76,12 +74,7 @@ func decodeCounts(raw []byte, e station.Entry) (typedEntry, error) {
 		return typedEntry{}, errors.New("unexpected data after the JSON object")
 	}
 	typed := typedEntry{Typed: station.Typed{Values: make(map[election.Field]string, len(cf.Counts)+1)}}
-	if cf.Remarks != nil {
-		typed.Remarks, typed.RemarksGiven = *cf.Remarks, true
-	}
-	if cf.Objections != nil {
-		typed.Objections, typed.ObjectionsGiven = *cf.Objections, true
-	}
+	typed.Remarks, typed.Objections = cf.Remarks, cf.Objections
 	for key, value := range cf.Counts {
 		f := election.Field(key)
 		switch f {
@@ -104,8 +97,13 @@ func decodeCounts(raw []byte, e station.Entry) (typedEntry, error) {
 		}
 		typed.Values[election.FieldMembers] = text
 	}
-	if e == station.Second && (typed.Remarks != "" || typed.Objections != "") {
-		return typedEntry{}, errors.New("remarks and objections are typed with the first entry only")
+	if e == station.Second {
+		for _, text := range []*string{typed.Remarks, typed.Objections} {
+			if text != nil && *text != "" {
+				return typedEntry{}, errors.New("remarks and objections are typed with the first entry only")
+			}
+		}
+		typed.Remarks, typed.Objections = nil, nil
 	}
 	return typed, nil
 }

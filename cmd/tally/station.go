@@ -167,31 +167,13 @@ func stationEnter(args []string, s *streams) error {
 		}
 	}
 	ctx := context.Background()
+	typed.Photo = photoData
 	return withStation(ctx, *c.db, false, func(sdb *stationDB) error {
-		if entry == station.First && (!typed.RemarksGiven || !typed.ObjectionsGiven) {
-			// Text left out of the file keeps what the form holds: a
-			// correction begins with the sealed version's remarks.
-			view, err := sdb.svc.Open(ctx, key)
-			if err != nil {
-				return err
-			}
-			if view.State == station.StateFirstEntry {
-				if !typed.RemarksGiven {
-					typed.Remarks = view.Remarks
-				}
-				if !typed.ObjectionsGiven {
-					typed.Objections = view.Objections
-				}
-			}
-		}
 		if err := sdb.svc.Enter(ctx, key, entry, *by, typed.Typed); err != nil {
 			return fmt.Errorf("%s: the %s entry is refused: %w", key, entry, err)
 		}
 		done := fmt.Sprintf("%s entry by %s saved", entry, *by)
 		if photoData != nil {
-			if _, err := sdb.svc.AttachPhoto(ctx, key, photoData, *by); err != nil {
-				return fmt.Errorf("%s: the %s entry is saved, but the photo is not attached: %w", key, entry, err)
-			}
 			done += " with the photo"
 		}
 		return printForm(ctx, sdb, key, *c.asJSON, s.stdout, done)

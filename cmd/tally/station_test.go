@@ -709,14 +709,20 @@ func TestDecodeCounts(t *testing.T) {
 	typed, err := decodeCounts([]byte(`{"counts": {"A": 712, "I.1": 0}, "members_present": 5,
 		"remarks": "r", "objections": "o"}`), station.First)
 	require.NoError(t, err)
+	r, o := "r", "o"
 	assert.Equal(t, typedEntry{Typed: station.Typed{Values: map[election.Field]string{"A": "712", "I.1": "0",
-		election.FieldMembers: "5"}, Remarks: "r", Objections: "o"}, RemarksGiven: true, ObjectionsGiven: true}, typed)
+		election.FieldMembers: "5"}, Remarks: &r, Objections: &o}}, typed)
 
 	typed, err = decodeCounts([]byte(`{"remarks": ""}`), station.Second)
 	require.NoError(t, err)
 	assert.Empty(t, typed.Values)
-	assert.True(t, typed.RemarksGiven)
-	assert.False(t, typed.ObjectionsGiven)
+	assert.Nil(t, typed.Remarks, "the second entry leaves the text to the first")
+
+	typed, err = decodeCounts([]byte(`{"remarks": ""}`), station.First)
+	require.NoError(t, err)
+	require.NotNil(t, typed.Remarks, "remarks given empty clear them")
+	assert.Empty(t, *typed.Remarks)
+	assert.Nil(t, typed.Objections, "objections left out keep what the form holds")
 
 	for doc, want := range map[string]string{
 		`{"counts": {"A": 1}, "counts": {}}`:  `"counts" appears twice`,
