@@ -269,3 +269,50 @@ func payload(t *testing.T, v *station.Version) *election.Submission {
 	require.NoError(t, json.Unmarshal(env.Payload, &sub))
 	return &sub
 }
+
+// ledger is what the store holds of sealed versions: each envelope by its
+// digest, the digests receipted and the digests in the outbox.
+type ledger struct {
+	versions  map[string][]byte
+	receipted map[string]bool
+	outbox    []string
+}
+
+func (e *env) ledger() ledger {
+	e.t.Helper()
+	l := ledger{versions: map[string][]byte{}, receipted: map[string]bool{}}
+	require.NoError(e.t, e.db.View(e.ctx, func(r station.Reader) error {
+		if err := r.AllVersions(func(v station.Version) error {
+			l.versions[v.Digest] = v.Envelope
+			return nil
+		}); err != nil {
+			return err
+		}
+		rs, err := r.Receipts()
+		if err != nil {
+			return err
+		}
+		for _, rc := range rs {
+			l.receipted[rc.Submission] = true
+		}
+		items, err := r.Outbox()
+		for _, it := range items {
+			l.outbox = append(l.outbox, it.Digest)
+		}
+		return err
+	}))
+	return l
+}
+
+// checkOutbox asserts that the outbox holds exactly the sealed versions
+// without a receipt.
+func (l ledger) checkOutbox(t testing.TB) {
+	t.Helper()
+	var want []string
+	for d := range l.versions {
+		if !l.receipted[d] {
+			want = append(want, d)
+		}
+	}
+	require.ElementsMatch(t, want, l.outbox, "the outbox is not the sealed versions without a receipt")
+}

@@ -2,10 +2,8 @@ package station_test
 
 import (
 	"errors"
-	"slices"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tally/app/election"
@@ -176,36 +174,9 @@ func (m *machine) versions() []station.Version {
 
 func (m *machine) check() {
 	t := m.e.t
-	vs := m.versions()
-	stored := map[string][]byte{}
-	for _, v := range vs {
-		stored[v.Digest] = v.Envelope
-	}
-	require.Equal(t, m.sealed, stored, "sealed versions changed or went missing")
-
-	var receipted []string
-	var outbox []string
-	require.NoError(t, m.e.db.View(m.e.ctx, func(r station.Reader) error {
-		rs, err := r.Receipts()
-		for _, rc := range rs {
-			receipted = append(receipted, rc.Submission)
-		}
-		if err != nil {
-			return err
-		}
-		items, err := r.Outbox()
-		for _, it := range items {
-			outbox = append(outbox, it.Digest)
-		}
-		return err
-	}))
-	var want []string
-	for d := range stored {
-		if !slices.Contains(receipted, d) {
-			want = append(want, d)
-		}
-	}
-	assert.ElementsMatch(t, want, outbox, "the outbox is not the sealed versions without a receipt")
+	l := m.e.ledger()
+	require.Equal(t, m.sealed, l.versions, "sealed versions changed or went missing")
+	l.checkOutbox(t)
 	m.e.auditCount()
 
 	for _, key := range m.keys {
