@@ -1,0 +1,319 @@
+package commission
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"tally/app/audit"
+	"tally/app/election"
+	"tally/app/enrollment"
+	"tally/app/seal"
+)
+
+// MaxEnvelopeSize bounds a submission's envelope as received.
+const MaxEnvelopeSize = election.MaxSubmissionSize*4/3 + 16<<10
+
+// Receipt is what the commission answers to a stored submission.
+type Receipt struct {
+	Envelope   []byte // the signed receipt
+	Submission *Submission
+	// Repeat is true when the submission was already stored: the same
+	// envelope again gets the same receipt.
+	Repeat bool
+}
+
+// checked is a submission that verified, waiting for its commit.
+type checked struct {
+	sub *Submission
+	at  time.Time // set by the commit
+}
+
+type outcome struct {
+	receipt *Receipt
+	err     error
+}
+
+type pending struct {
+	c    *checked
+	done chan outcome
+}
+
+// Submit takes a sealed submission in: it verifies everything it can
+// before touching the store — the envelope, the enrolled and unrevoked
+// station key, the payload against the definition, that the station signs
+// its own forms — then commits it with others (group commit) and answers
+// only once it is durable. The same envelope again gets the same receipt;
+// another envelope for a stored version, or a version that does not
+// supersede the form's head, is recorded as a conflict and refused with
+// EConflict.
+func (s *Service) Submit(ctx context.Context, raw []byte) (*Receipt, error) {
+	c, err := s.check(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &pending{c: c, done: make(chan outcome, 1)}
+	select {
+	case <-s.stop:
+		return nil, Errorf(EUnavailable, "tallyd is shutting down; send it again")
+	default:
+	}
+	select {
+	case s.ingest <- p:
+	case <-s.stop:
+		return nil, Errorf(EUnavailable, "tallyd is shutting down; send it again")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued, the answer is awaited even if the caller goes away: the
+	// commit happens regardless, and a retry will find it stored.
+	o := <-p.done
+	if o.err != nil {
+		return nil, o.err
+	}
+	return o.receipt, nil
+}
+
+// check verifies a submission without the store's help, but for the
+// enrolled key (cached).
+func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
+	def, err := s.Definition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env, err := seal.Parse(raw, MaxEnvelopeSize)
+	if err != nil {
+		return nil, Errorf(EInvalid, "%v", err)
+	}
+	if env.PayloadType != election.SubmissionPayloadType {
+		return nil, Errorf(EInvalid, "payload type %q is not a submission", env.PayloadType)
+	}
+	if len(env.Signatures) != 1 {
+		return nil, Errorf(EInvalid, "a submission carries exactly one signature, its station's; this has %d", len(env.Signatures))
+	}
+	keyID := env.Signatures[0].KeyID
+	key, err := s.key(ctx, keyID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(EUnauthorized, "key %q is not enrolled", keyID)
+	} else if err != nil {
+		return nil, err
+	}
+	if key.Role != enrollment.RoleStation {
+		return nil, Errorf(EForbidden, "key %s is a %s's, not a station's", keyID, key.Role)
+	}
+	if key.Revoked() {
+		return nil, Errorf(EForbidden, "key %s was revoked on %s", keyID, key.RevokedAt.Format(time.RFC3339))
+	}
+	pub, err := seal.ParsePublicKey(key.Public)
+	if err != nil {
+		return nil, err
+	}
+	ring, err := seal.NewKeyring(pub)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := seal.Open(raw, MaxEnvelopeSize, election.SubmissionPayloadType, ring)
+	if err != nil {
+		return nil, Errorf(EInvalid, "%v", err)
+	}
+	sub, _, err := election.ParseSubmission(opened.Payload, def)
+	if err != nil {
+		return nil, Errorf(EInvalid, "%v", err)
+	}
+	if sub.Form.Station != key.Unit {
+		return nil, Errorf(EForbidden, "the key of station %s signed a form of station %s", key.Unit, sub.Form.Station)
+	}
+	st, _ := def.Station(sub.Form.Station) // ParseSubmission checked it exists
+	return &checked{sub: &Submission{
+		Digest: opened.Digest, FormRef: FormRef{Station: st.Code, Contest: sub.Form.Contest, Form: sub.Form.Kind},
+		Municipality: st.Municipality, Version: sub.Version, Supersedes: sub.Supersedes, KeyID: keyID,
+		PhotoSHA256: sub.Form.PhotoSHA256, Envelope: raw, SealedAt: sub.SealedAt,
+	}}, nil
+}
+
+// commitLoop commits what Submit queued, many at a time: whatever queued
+// while the last commit ran shares the next one.
+func (s *Service) commitLoop() {
+	defer close(s.done)
+	for {
+		var first *pending
+		select {
+		case first = <-s.ingest:
+		case <-s.stop:
+			// Commit what was queued before the stop, then end.
+			for {
+				select {
+				case p := <-s.ingest:
+					s.commitBatch(s.gather(p))
+				default:
+					return
+				}
+			}
+		}
+		s.commitBatch(s.gather(first))
+	}
+}
+
+func (s *Service) gather(first *pending) []*pending {
+	batch := []*pending{first}
+	for len(batch) < s.maxBatch {
+		select {
+		case p := <-s.ingest:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commitBatch commits a batch in one transaction. A submission refused
+// inside it (a conflict, a revoked key) is answered with its error while
+// the rest commit; a failed commit answers every one with the failure, to
+// be sent again.
+func (s *Service) commitBatch(batch []*pending) {
+	results := make([]outcome, len(batch))
+	at := s.clock()
+	err := s.store.Update(context.Background(), func(tx Tx) error {
+		for i, p := range batch {
+			results[i] = outcome{}
+			r, err := s.commitOne(tx, p.c, at)
+			var e *Error
+			switch {
+			case err == nil:
+				results[i].receipt = r
+			case errors.As(err, &e) && e.Kind != EInternal:
+				results[i].err = err // refused; its conflict, if any, is recorded
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	for i, p := range batch {
+		o := results[i]
+		if err != nil {
+			o = outcome{err: Errorf(EUnavailable, "the submission could not be stored; send it again (%v)", err)}
+		} else if o.receipt != nil {
+			o.receipt.Envelope, o.err = s.signReceipt(o.receipt.Submission)
+			if o.err != nil {
+				o.receipt = nil
+			}
+		}
+		p.done <- o
+	}
+}
+
+// commitOne decides one submission inside the batch's transaction.
+func (s *Service) commitOne(tx Tx, c *checked, at time.Time) (*Receipt, error) {
+	sub := c.sub
+	// Revoked since the check (perhaps on another node)?
+	key, err := tx.Key(sub.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if key.Revoked() {
+		return nil, Errorf(EForbidden, "key %s was revoked on %s", sub.KeyID, key.RevokedAt.Format(time.RFC3339))
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		if old, err := tx.Submission(sub.Digest); err == nil {
+			return &Receipt{Submission: old, Repeat: true}, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if reason, err := s.conflictWithStored(tx, sub); err != nil {
+			return nil, err
+		} else if reason != "" {
+			return nil, s.recordConflict(tx, sub, reason, at)
+		}
+		stored := *sub
+		stored.ReceivedAt = at
+		ok, err := tx.InsertSubmission(&stored)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // another node stored this digest or version meanwhile: decide again
+		}
+		if err := tx.Audit(at, audit.Event{Action: "submission.store", Subject: formSubject(sub.FormRef),
+			Actor: sub.KeyID, Details: map[string]any{"version": sub.Version, "digest": sub.Digest,
+				"supersedes": sub.Supersedes, "number": stored.Number}}); err != nil {
+			return nil, err
+		}
+		return &Receipt{Submission: &stored}, nil
+	}
+	return nil, Errorf(EInternal, "submission %s: the store refused it twice without saying why", sub.Digest)
+}
+
+// conflictWithStored says why a new submission contradicts the stored
+// versions of its form, or "" when it is the next version.
+func (s *Service) conflictWithStored(tx Tx, sub *Submission) (string, error) {
+	if other, err := tx.SubmissionAt(sub.FormRef, sub.Version); err == nil {
+		return fmt.Sprintf("version %d is already stored as %s, a different envelope", sub.Version, other.Digest), nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	head, err := tx.Head(sub.FormRef)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if sub.Version != 1 {
+			return fmt.Sprintf("version %d supersedes %s, but no version is stored", sub.Version, sub.Supersedes), nil
+		}
+		return "", nil
+	case err != nil:
+		return "", err
+	case sub.Version != head.Version+1 || sub.Supersedes != head.Digest:
+		return fmt.Sprintf("version %d supersedes %s, but the head is version %d, %s",
+			sub.Version, sub.Supersedes, head.Version, head.Digest), nil
+	}
+	return "", nil
+}
+
+func (s *Service) recordConflict(tx Tx, sub *Submission, reason string, at time.Time) error {
+	c := &Conflict{Digest: sub.Digest, FormRef: sub.FormRef, Municipality: sub.Municipality, Version: sub.Version,
+		Supersedes: sub.Supersedes, KeyID: sub.KeyID, Reason: reason, Envelope: sub.Envelope, At: at}
+	fresh, err := tx.PutConflict(c)
+	if err != nil {
+		return err
+	}
+	if !fresh { // the same envelope again: recorded the first time
+		return Errorf(EConflict, "%s", reason)
+	}
+	if err := tx.Audit(at, audit.Event{Action: "submission.conflict", Subject: formSubject(sub.FormRef),
+		Actor: sub.KeyID, Details: map[string]any{"version": sub.Version, "digest": sub.Digest,
+			"conflict": c.ID, "reason": reason}}); err != nil {
+		return err
+	}
+	return Errorf(EConflict, "%s", reason)
+}
+
+func formSubject(f FormRef) string { return f.Station + "/" + f.Contest + "/" + string(f.Form) }
+
+// signReceipt signs the receipt of a stored submission. Ed25519 signatures
+// are deterministic, so the same submission always gets the same bytes.
+func (s *Service) signReceipt(sub *Submission) ([]byte, error) {
+	s.mu.RLock()
+	def := s.def
+	s.mu.RUnlock()
+	return signJSON(election.ReceiptPayloadType, election.Receipt{
+		Format: election.ReceiptFormat, Election: def.Election.ID, Station: sub.Station, Contest: sub.Contest,
+		Form: sub.Form, Version: sub.Version, Submission: sub.Digest, Number: sub.Number, ReceivedAt: sub.ReceivedAt,
+	}, s.receiptKey)
+}
+
+// ReceiptOf is the receipt of a stored submission, for a station that
+// asks again.
+func (s *Service) ReceiptOf(sub *Submission) ([]byte, error) { return s.signReceipt(sub) }
+
+func signJSON(payloadType string, v any, key *seal.PrivateKey) ([]byte, error) {
+	if key == nil {
+		return nil, Errorf(EUnavailable, "no signing key")
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return seal.Sign(payloadType, payload, key)
+}
