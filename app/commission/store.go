@@ -107,6 +107,9 @@ type Tx interface {
 	// DiscardUpload forgets an upload's parts (its whole did not match
 	// its hash); an unknown upload is no error.
 	DiscardUpload(sha256 string) error
+	// Secret is the named secret, made with make and stored the first
+	// time; every node then reads the same bytes.
+	Secret(name string, make func() ([]byte, error)) ([]byte, error)
 	// Audit appends the next record of the audit chain. Appends from
 	// concurrent transactions (several nodes) are serialised by the store.
 	Audit(at time.Time, e audit.Event) error

@@ -162,3 +162,27 @@ func (l *KeyList) Ring(role Role, unit string) (*seal.Keyring, error) {
 	}
 	return seal.NewKeyring(keys...)
 }
+
+// An enrolled key proves itself to the commission's server by signing a
+// challenge the server gave, in exchange for a short-lived token.
+const (
+	AuthFormat      = "tally.auth/v1"
+	AuthPayloadType = "application/vnd.tally.auth+json"
+)
+
+// Auth answers a server's challenge.
+type Auth struct {
+	Format    string    `json:"format"`
+	Election  string    `json:"election"`
+	Challenge string    `json:"challenge"`
+	At        time.Time `json:"at"`
+}
+
+// SignAuth signs the answer to a challenge with an enrolled key.
+func SignAuth(electionID, challenge string, at time.Time, key *seal.PrivateKey) ([]byte, error) {
+	payload, err := json.Marshal(Auth{Format: AuthFormat, Election: electionID, Challenge: challenge, At: at})
+	if err != nil {
+		return nil, err
+	}
+	return seal.Sign(AuthPayloadType, payload, key)
+}
