@@ -85,7 +85,9 @@ func (s *Service) freshKey(ctx context.Context, id string) (*Key, error) {
 
 // KeyInForce is an enrolled key that is not revoked, read from the store:
 // for checking a token's key on each request.
-func (s *Service) KeyInForce(ctx context.Context, id string) (*Key, error) { return s.freshKey(ctx, id) }
+func (s *Service) KeyInForce(ctx context.Context, id string) (*Key, error) {
+	return s.freshKey(ctx, id)
+}
 
 // Secret is a 32-byte secret shared by every tallyd node on the store,
 // made the first time it is asked for (for signing tokens and challenges).
