@@ -93,13 +93,20 @@ func (s *Service) Definition(ctx context.Context) (*election.Definition, error) 
 	if err != nil {
 		return nil, Errorf(EInternal, "the stored election definition no longer verifies: %v", err)
 	}
-	if err := s.checkReceiptKey(def); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	s.def = def
 	s.mu.Unlock()
 	return def, nil
+}
+
+// Ready reports whether the service can take submissions: an election is
+// imported and the receipt key is the election's.
+func (s *Service) Ready(ctx context.Context) error {
+	def, err := s.Definition(ctx)
+	if err != nil {
+		return err
+	}
+	return s.checkReceiptKey(def)
 }
 
 func (s *Service) checkReceiptKey(def *election.Definition) error {
