@@ -83,6 +83,9 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.receiptKey == nil {
+		return nil, Errorf(EUnavailable, "no receipt key: tallyd cannot answer with receipts")
+	}
 	env, err := seal.Parse(raw, MaxEnvelopeSize)
 	if err != nil {
 		return nil, Errorf(EInvalid, "%v", err)
