@@ -239,6 +239,42 @@ func (s *Service) IssueCodes(ctx context.Context, role enrollment.Role, units []
 	return out, nil
 }
 
+// AcceptCodes stores the hashes of codes printed elsewhere (as the demo
+// election's generator does), checking that each names a station or a
+// municipality of the election.
+func (s *Service) AcceptCodes(ctx context.Context, codes []IssuedCode, by string) error {
+	def, err := s.Definition(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range codes {
+		ok := false
+		switch c.Role {
+		case enrollment.RoleStation:
+			_, ok = def.Station(c.Unit)
+		case enrollment.RoleSupervisor:
+			_, ok = def.Municipality(c.Unit)
+		}
+		if !ok {
+			return Errorf(EInvalid, "code for %s %q: no such %s in election %s", c.Role, c.Unit, c.Role, def.Election.ID)
+		}
+		if _, err := enrollment.Normalize(c.Code); err != nil {
+			return Errorf(EInvalid, "code for %s %s: %v", c.Role, c.Unit, err)
+		}
+	}
+	at := s.clock()
+	return s.store.Update(ctx, func(tx Tx) error {
+		for _, c := range codes {
+			code, _ := enrollment.Normalize(c.Code)
+			hash := enrollment.Hash(def.Election.ID, c.Role, c.Unit, code)
+			if err := tx.PutCode(&Code{Hash: hash, Role: c.Role, Unit: c.Unit, IssuedAt: at}); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(at, audit.Event{Action: "codes.accept", Actor: by, Details: map[string]any{"count": len(codes)}})
+	})
+}
+
 // Enroll binds the key that signed an enrollment request to its station or
 // municipality, and burns the code. The same request again, once enrolled,
 // is answered with the same key.
