@@ -28,7 +28,6 @@ type Receipt struct {
 // checked is a submission that verified, waiting for its commit.
 type checked struct {
 	sub *Submission
-	at  time.Time // set by the commit
 }
 
 type outcome struct {

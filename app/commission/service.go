@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -435,8 +434,4 @@ func (s *Service) VerifyAudit(ctx context.Context) (uint64, *audit.Record, error
 	var v audit.Verifier
 	err := s.store.View(ctx, func(r Reader) error { return r.AuditRecords(v.Add) })
 	return v.Count(), v.Head(), err
-}
-
-func wrapf(err error, format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -23,6 +23,9 @@ const (
 
 var commissionKeys = []string{"definition", "receipt", "publication"}
 
+// codesHeader is the first line of a CSV of printed enrollment codes.
+var codesHeader = []string{"role", "unit", "municipality", "name", "code"}
+
 func electionDemo(args []string, stdout io.Writer) error {
 	fs := cli.Flags("election demo")
 	out := fs.String("out", "", "directory to write the election into (required)")
@@ -138,7 +141,7 @@ func writeCodes(path string, d *election.Definition) (int, error) {
 		n++
 		return w.Write([]string{string(role), unit, municipality, name, code})
 	}
-	if err := w.Write([]string{"role", "unit", "municipality", "name", "code"}); err != nil {
+	if err := w.Write(codesHeader); err != nil {
 		return 0, err
 	}
 	for _, m := range d.Municipalities {

@@ -1,5 +1,5 @@
-// Command tallyd is the election commission's server. For now it prepares
-// elections; the server itself grows in later releases.
+// Command tallyd is the election commission's server and the operator's
+// commands around it.
 package main
 
 import (
@@ -20,7 +20,19 @@ Usage:
   tallyd election demo --out DIR [--kind assembly|municipal] [--seed N] [--server URL] [--force]
         write a demo election at Kosovo's scale: the signed definition, the
         commission's keys and one enrollment code per station and supervisor
+  tallyd serve [--listen ADDR] [--db DB] [--keys DIR] [--tls-cert PEM --tls-key PEM]
+        run the commission's server until SIGINT or SIGTERM
+  tallyd election import --definition FILE --fingerprint FP [--codes CSV] [--db DB]
+        verify the signed definition against the printed fingerprint and import it
+  tallyd codes issue [--role station|supervisor] [--unit CODE,...] --out CSV [--db DB]
+        issue new one-time enrollment codes (all units by default) for printing
+  tallyd key revoke --key ID --reason TEXT [--db DB]
+        revoke a station's or supervisor's key (a lost laptop)
+  tallyd audit verify [--json] [--db DB]
+        check the audit chain and the database file
   tallyd version
+
+DB is a SQLite file (default: $TALLYD_DB or tallyd.db) or a postgres:// URL.
 `
 
 func main() {
@@ -28,10 +40,10 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	return cli.Run("tallyd", usage, stdout, stderr, func() error { return dispatch(args, stdout) })
+	return cli.Run("tallyd", usage, stdout, stderr, func() error { return dispatch(args, stdout, stderr) })
 }
 
-func dispatch(args []string, stdout io.Writer) error {
+func dispatch(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return cli.Usagef("no command given")
 	}
@@ -40,7 +52,27 @@ func dispatch(args []string, stdout io.Writer) error {
 		if len(args) > 1 && args[1] == "demo" {
 			return electionDemo(args[2:], stdout)
 		}
-		return cli.Usagef("unknown election command (want: demo)")
+		if len(args) > 1 && args[1] == "import" {
+			return electionImport(args[2:], stdout)
+		}
+		return cli.Usagef("unknown election command (want: demo, import)")
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "codes":
+		if len(args) > 1 && args[1] == "issue" {
+			return codesIssue(args[2:], stdout)
+		}
+		return cli.Usagef("unknown codes command (want: issue)")
+	case "key":
+		if len(args) > 1 && args[1] == "revoke" {
+			return keyRevoke(args[2:], stdout)
+		}
+		return cli.Usagef("unknown key command (want: revoke)")
+	case "audit":
+		if len(args) > 1 && args[1] == "verify" {
+			return auditVerify(args[2:], stdout)
+		}
+		return cli.Usagef("unknown audit command (want: verify)")
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tallyd", version)
 		return nil
