@@ -14,10 +14,97 @@ import (
 // $.contests[i].entities[j].candidates[k].name.
 const maxJSONDepth = 16
 
-// checkJSON walks a document token by token before it is decoded, so that
-// syntax errors, duplicate keys (which encoding/json would silently let the
-// last one win) and runaway nesting are reported with a JSON path.
+// checkJSON refuses, before a document is decoded, what encoding/json
+// would let through: duplicate keys (it would let the last one win),
+// runaway nesting, and any syntax error, each reported with a JSON path.
+// A fast scan clears the common document; anything it is unsure of, and
+// every document with a problem, goes through the token walk that names
+// the path.
 func checkJSON(raw []byte) *Problem {
+	if json.Valid(raw) && clearlyFine(raw) {
+		return nil
+	}
+	return walkJSON(raw)
+}
+
+// clearlyFine scans a document that json.Valid accepted and reports
+// whether it certainly has no duplicate key and no nesting deeper than
+// maxJSONDepth. It says false when unsure: a key with an escape or a
+// non-ASCII letter, which only the full walk compares as encoding/json
+// folds them.
+func clearlyFine(raw []byte) bool {
+	type frame struct {
+		object bool
+		first  int                 // index of the frame's first key in keys
+		seen   map[string]struct{} // for large objects
+	}
+	var stack []frame
+	var keys []string
+	wantKey := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return false
+			}
+			stack = append(stack, frame{object: c == '{', first: len(keys)})
+			wantKey = c == '{'
+		case '}', ']':
+			top := stack[len(stack)-1]
+			keys = keys[:top.first]
+			stack = stack[:len(stack)-1]
+			wantKey = false
+		case ',':
+			wantKey = len(stack) > 0 && stack[len(stack)-1].object
+		case '"':
+			j := i + 1
+			escaped, ascii := false, true
+			for ; raw[j] != '"'; j++ {
+				switch {
+				case raw[j] == '\\':
+					escaped = true
+					j++
+				case raw[j] >= 0x80:
+					ascii = false
+				}
+			}
+			if wantKey {
+				if escaped || !ascii {
+					return false
+				}
+				key := strings.ToLower(string(raw[i+1 : j]))
+				top := &stack[len(stack)-1]
+				if top.seen != nil {
+					if _, dup := top.seen[key]; dup {
+						return false
+					}
+					top.seen[key] = struct{}{}
+				} else {
+					for _, k := range keys[top.first:] {
+						if k == key {
+							return false
+						}
+					}
+					if len(keys)-top.first >= 32 {
+						top.seen = make(map[string]struct{}, 64)
+						for _, k := range keys[top.first:] {
+							top.seen[k] = struct{}{}
+						}
+						top.seen[key] = struct{}{}
+					}
+				}
+				keys = append(keys, key)
+				wantKey = false
+			}
+			i = j
+		}
+	}
+	return true
+}
+
+// walkJSON walks a document token by token and names the first problem
+// with its path.
+func walkJSON(raw []byte) *Problem {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	type frame struct {
