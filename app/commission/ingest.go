@@ -131,7 +131,7 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	return &checked{sub: &Submission{
 		Digest: opened.Digest, FormRef: FormRef{Station: st.Code, Contest: sub.Form.Contest, Form: sub.Form.Kind},
 		Municipality: st.Municipality, Version: sub.Version, Supersedes: sub.Supersedes, KeyID: keyID,
-		PhotoSHA256: sub.Form.PhotoSHA256, Envelope: raw, SealedAt: sub.SealedAt,
+		PhotoSHA256: sub.Form.PhotoSHA256, Envelope: raw, SealedAt: sub.SealedAt.UTC().Truncate(time.Microsecond),
 	}}, nil
 }
 
@@ -219,6 +219,16 @@ func (s *Service) commitOne(tx Tx, c *checked, at time.Time) (*Receipt, error) {
 	if key.Revoked() {
 		return nil, Errorf(EForbidden, "key %s was revoked on %s", sub.KeyID, key.RevokedAt.Format(time.RFC3339))
 	}
+	// The common case first, in one write: the next version of its form
+	// (version 1, or one that supersedes the stored version before it).
+	// The store's uniqueness of digest and of version decides the rest.
+	if fast, err := s.supersedesStored(tx, sub); err != nil {
+		return nil, err
+	} else if fast {
+		if r, ok, err := s.insert(tx, sub, at); err != nil || ok {
+			return r, err
+		}
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		if old, err := tx.Submission(sub.Digest); err == nil {
 			return &Receipt{Submission: old, Repeat: true}, nil
@@ -230,23 +240,44 @@ func (s *Service) commitOne(tx Tx, c *checked, at time.Time) (*Receipt, error) {
 		} else if reason != "" {
 			return nil, s.recordConflict(tx, sub, reason, at)
 		}
-		stored := *sub
-		stored.ReceivedAt = at
-		ok, err := tx.InsertSubmission(&stored)
-		if err != nil {
-			return nil, err
+		if r, ok, err := s.insert(tx, sub, at); err != nil || ok {
+			return r, err
 		}
-		if !ok {
-			continue // another node stored this digest or version meanwhile: decide again
-		}
-		if err := tx.Audit(at, audit.Event{Action: "submission.store", Subject: formSubject(sub.FormRef),
-			Actor: sub.KeyID, Details: map[string]any{"version": sub.Version, "digest": sub.Digest,
-				"supersedes": sub.Supersedes, "number": stored.Number}}); err != nil {
-			return nil, err
-		}
-		return &Receipt{Submission: &stored}, nil
+		// Another node stored this digest or version meanwhile: decide again.
 	}
 	return nil, Errorf(EInternal, "submission %s: the store refused it twice without saying why", sub.Digest)
+}
+
+// supersedesStored reports whether a submission is version 1 or names the
+// stored version before it: then it is new unless its version is taken.
+func (s *Service) supersedesStored(tx Tx, sub *Submission) (bool, error) {
+	if sub.Version == 1 {
+		return true, nil
+	}
+	prev, err := tx.SubmissionAt(sub.FormRef, sub.Version-1)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return prev.Digest == sub.Supersedes, nil
+}
+
+// insert stores a submission as new and audits it; false when the store
+// already holds its digest or its version.
+func (s *Service) insert(tx Tx, sub *Submission, at time.Time) (*Receipt, bool, error) {
+	stored := *sub
+	stored.ReceivedAt = at
+	ok, err := tx.InsertSubmission(&stored)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if err := tx.Audit(at, audit.Event{Action: "submission.store", Subject: formSubject(sub.FormRef),
+		Actor: sub.KeyID, Details: map[string]any{"version": sub.Version, "digest": sub.Digest,
+			"supersedes": sub.Supersedes, "number": stored.Number}}); err != nil {
+		return nil, false, err
+	}
+	return &Receipt{Submission: &stored}, true, nil
 }
 
 // conflictWithStored says why a new submission contradicts the stored
