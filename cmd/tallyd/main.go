@@ -30,6 +30,9 @@ Usage:
         revoke a station's or supervisor's key (a lost laptop)
   tallyd audit verify [--json] [--db DB]
         check the audit chain and the database file
+  tallyd bench [--db DB] [--kind municipal|assembly] [--clients 250] [--rounds 5] [--json]
+        enroll every demo station into a real tallyd serve and fire the
+        election-night burst, then corrections; print the figures
   tallyd version
 
 DB is a SQLite file (default: $TALLYD_DB or tallyd.db) or a postgres:// URL.
@@ -56,6 +59,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 			return electionImport(args[2:], stdout)
 		}
 		return cli.Usagef("unknown election command (want: demo, import)")
+	case "bench":
+		return bench(args[1:], stdout)
 	case "serve":
 		return serve(args[1:], stdout, stderr)
 	case "codes":

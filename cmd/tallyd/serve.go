@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"tally/app/commission"
@@ -35,6 +36,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	keyRate := fs.Float64("rate-per-key", 10, "requests per second allowed for one station's or supervisor's key")
 	keyBurst := fs.Int("burst-per-key", 100, "the burst allowed for one key")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for tuning)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +45,19 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("serve: --log-level %q: %v", *logLevel, err)
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 
 	receiptKey, err := seal.ReadPrivateKeyFile(filepath.Join(*keys, "receipt.key"))
 	if err != nil {

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"tally/app/election"
+	"tally/app/seal"
+	"tally/cmd/internal/cli"
+)
+
+// benchReport is what `tallyd bench` measured.
+type benchReport struct {
+	DB               string      `json:"db"`
+	Kind             string      `json:"kind"`
+	Stations         int         `json:"stations"`
+	Clients          int         `json:"clients"`
+	EnrollSeconds    float64     `json:"enroll_seconds"`
+	Burst            phaseFigure `json:"burst"`
+	Sustained        phaseFigure `json:"sustained"`
+	VerifyPerCore    float64     `json:"ed25519_verify_per_second_per_core"`
+	Cores            int         `json:"cores"`
+	RatioToVerify    float64     `json:"sustained_to_machine_verify_rate"`
+	ReceiptsVerified int         `json:"receipts_verified"`
+}
+
+type phaseFigure struct {
+	Submissions int     `json:"submissions"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"per_second"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+}
+
+// bench runs the election-night burst against a real `tallyd serve`
+// process: every station of the demo election enrolls, then sends every
+// form at once (the burst), then corrections version after version (the
+// sustained load). It prints the throughput and latencies and the ratio to
+// this machine's bare Ed25519 verification rate.
+func bench(args []string, stdout io.Writer) error {
+	fs := cli.Flags("bench")
+	db := fs.String("db", "", "a SQLite file to create, or a postgres:// URL of an empty database (default: a new SQLite file in a temporary directory)")
+	kind := fs.String("kind", string(election.Municipal), "assembly (one form a station) or municipal (two)")
+	seed := fs.Uint64("seed", 2026, "the demo election's seed")
+	clients := fs.Int("clients", 250, "concurrent clients")
+	rounds := fs.Int("rounds", 5, "versions sent after the burst, each superseding the last, for the sustained figure")
+	asJSON := fs.Bool("json", false, "print JSON")
+	profile := fs.String("server-cpuprofile", "", "have tallyd write a CPU profile to this file")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "tallyd-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if *db == "" {
+		*db = dir + "/tallyd.db"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	le, err := newLoadElection(election.Kind(*kind), *seed, "http://127.0.0.1:8480")
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := le.prepare(ctx, dir, *db); err != nil {
+		return err
+	}
+	extra := []string{"--rate-per-address", "1e9", "--burst-per-address", "1000000000",
+		"--rate-per-key", "1e6", "--burst-per-key", "1000000"}
+	if *profile != "" {
+		extra = append(extra, "--cpuprofile", *profile)
+	}
+	p, err := startTallyd(exe, *db, dir+"/"+keysDir, extra...)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	c := newLoadClient(p.addr, *clients)
+	rep := benchReport{DB: redact(*db), Kind: *kind, Stations: len(le.def.Stations), Clients: *clients, Cores: runtime.NumCPU()}
+
+	start := time.Now()
+	if err := c.enrollAll(le, *clients); err != nil {
+		return err
+	}
+	rep.EnrollSeconds = time.Since(start).Seconds()
+
+	ring, err := seal.NewKeyring(le.keys["receipt"].Public())
+	if err != nil {
+		return err
+	}
+	v1, prev, err := le.versions(1, nil)
+	if err != nil {
+		return err
+	}
+	receipts := make([][]byte, 0, len(v1)*(1+*rounds))
+	var burstReceipts [][]byte
+	if rep.Burst, burstReceipts, err = c.fire(v1, *clients); err != nil {
+		return err
+	}
+	receipts = append(receipts, burstReceipts...)
+
+	// The sustained load: versions 2, 3, … of every form; each round is
+	// signed before it is sent.
+	var total phaseFigure
+	var lat []time.Duration
+	for v := 2; v <= 1+*rounds; v++ {
+		var envs []envelope
+		if envs, prev, err = le.versions(v, prev); err != nil {
+			return err
+		}
+		f, rs, err := c.fireTimed(envs, *clients, &lat)
+		if err != nil {
+			return err
+		}
+		receipts = append(receipts, rs...)
+		total.Submissions += f.Submissions
+		total.Seconds += f.Seconds
+	}
+	if total.Seconds > 0 {
+		total.PerSecond = float64(total.Submissions) / total.Seconds
+		total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	}
+	rep.Sustained = total
+
+	// Every receipt must verify under the commission's receipt key.
+	for _, r := range receipts {
+		opened, err := seal.Open(r, 1<<16, election.ReceiptPayloadType, ring)
+		if err != nil {
+			return fmt.Errorf("a receipt does not verify: %w", err)
+		}
+		if _, err := election.ParseReceipt(opened.Payload); err != nil {
+			return err
+		}
+		rep.ReceiptsVerified++
+	}
+	rep.VerifyPerCore = ed25519VerifyRate(time.Second)
+	if rep.VerifyPerCore > 0 {
+		rep.RatioToVerify = rep.Sustained.PerSecond / (rep.VerifyPerCore * float64(rep.Cores))
+	}
+	if err := p.stop(); err != nil {
+		return fmt.Errorf("tallyd did not shut down cleanly: %w", err)
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(stdout, "database           %s\n", rep.DB)
+	fmt.Fprintf(stdout, "election           %s, %d stations, %d clients over loopback, %d cores\n", rep.Kind, rep.Stations, rep.Clients, rep.Cores)
+	fmt.Fprintf(stdout, "enrollment         %d keys in %.2f s\n", len(le.codes), rep.EnrollSeconds)
+	printPhase(stdout, "burst", rep.Burst)
+	printPhase(stdout, "sustained", rep.Sustained)
+	fmt.Fprintf(stdout, "ed25519 verify     %.0f/s per core, %.0f/s on the machine\n", rep.VerifyPerCore, rep.VerifyPerCore*float64(rep.Cores))
+	fmt.Fprintf(stdout, "ratio              %.2f × the machine's bare verify rate\n", rep.RatioToVerify)
+	fmt.Fprintf(stdout, "receipts           %d verified\n", rep.ReceiptsVerified)
+	return nil
+}
+
+func printPhase(w io.Writer, name string, f phaseFigure) {
+	fmt.Fprintf(w, "%-18s %d submissions in %.3f s: %.0f/s, p50 %.1f ms, p99 %.1f ms\n",
+		name, f.Submissions, f.Seconds, f.PerSecond, f.P50ms, f.P99ms)
+}
+
+// fire sends every envelope with the given parallelism and measures it;
+// every one must be answered 201 with a receipt.
+func (c *loadClient) fire(envs []envelope, parallel int) (phaseFigure, [][]byte, error) {
+	var lat []time.Duration
+	f, rs, err := c.fireTimed(envs, parallel, &lat)
+	if err == nil {
+		f.P50ms, f.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	}
+	return f, rs, err
+}
+
+func (c *loadClient) fireTimed(envs []envelope, parallel int, lat *[]time.Duration) (phaseFigure, [][]byte, error) {
+	took := make([]time.Duration, len(envs))
+	receipts := make([][]byte, len(envs))
+	start := time.Now()
+	err := parallelDo(len(envs), parallel, func(i int) error {
+		t0 := time.Now()
+		status, body, err := c.do("PUT", "/v1/submissions/"+envs[i].digest, envs[i].raw)
+		took[i] = time.Since(t0)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusCreated {
+			return fmt.Errorf("submission of %s: %d %s", envs[i].station, status, body)
+		}
+		receipts[i] = body
+		return nil
+	})
+	elapsed := time.Since(start)
+	*lat = append(*lat, took...)
+	f := phaseFigure{Submissions: len(envs), Seconds: elapsed.Seconds(), PerSecond: float64(len(envs)) / elapsed.Seconds()}
+	return f, receipts, err
+}
+
+func percentileMS(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return float64(s[min(len(s)-1, int(float64(len(s))*p))].Microseconds()) / 1000
+}
+
+// ed25519VerifyRate is how many Ed25519 signatures one core verifies a
+// second, bare: the yardstick of the ingest figure.
+func ed25519VerifyRate(d time.Duration) float64 {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msg := make([]byte, 1200) // about a results submission's PAE
+	sig := ed25519.Sign(priv, msg)
+	var mu sync.Mutex
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		for range 100 {
+			if !ed25519.Verify(pub, msg, sig) {
+				panic("ed25519: a good signature does not verify")
+			}
+		}
+		mu.Lock()
+		n += 100
+		mu.Unlock()
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
