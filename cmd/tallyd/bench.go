@@ -89,7 +89,7 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	defer p.stop()
 	c := newLoadClient(p.addr, *clients)
-	rep := benchReport{DB: redact(*db), Kind: *kind, Stations: len(le.def.Stations), Clients: *clients, Cores: runtime.NumCPU()}
+	rep := benchReport{DB: redact(*db), Kind: *kind, Stations: len(le.stations), Clients: *clients, Cores: runtime.NumCPU()}
 
 	start := time.Now()
 	if err := c.enrollAll(le, *clients); err != nil {

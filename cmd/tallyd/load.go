@@ -32,6 +32,17 @@ type loadElection struct {
 	keys    map[string]*seal.PrivateKey // definition, receipt, publication
 	station map[string]*seal.PrivateKey // by station code
 	codes   []commission.IssuedCode
+	// stations are those that take part: all of them, or the first few
+	// for a short run.
+	stations []election.Station
+}
+
+// only keeps the first n stations in the run (all of them when n <= 0).
+func (le *loadElection) only(n int) {
+	if n > 0 && n < len(le.def.Stations) {
+		le.stations = le.def.Stations[:n]
+		le.codes = le.codes[:n]
+	}
 }
 
 func seedKey(seed uint64, label string) *seal.PrivateKey {
@@ -61,7 +72,7 @@ func newLoadElection(kind election.Kind, seed uint64, server string) (*loadElect
 	if le.signed, err = election.Sign(d, le.keys["definition"]); err != nil {
 		return nil, err
 	}
-	le.def = d
+	le.def, le.stations = d, d.Stations
 	for _, st := range d.Stations {
 		le.station[st.Code] = seedKey(seed, "station/"+st.Code)
 		code, err := enrollment.NewCode(bytes.NewReader(sha256Of("code/" + st.Code)))
@@ -109,11 +120,11 @@ type envelope struct {
 // versions seals version v of every form of every station; prev holds
 // the digests of version v-1 by station and form.
 func (le *loadElection) versions(v int, prev map[string]string) ([]envelope, map[string]string, error) {
-	out := make([]envelope, 0, len(le.def.Stations)*2)
+	out := make([]envelope, 0, len(le.stations)*2)
 	next := map[string]string{}
 	sealedAt := time.Date(2026, 10, 4, 19, 30, 0, 0, time.UTC).Add(time.Duration(v) * time.Minute)
-	for i := range le.def.Stations {
-		st := &le.def.Stations[i]
+	for i := range le.stations {
+		st := &le.stations[i]
 		for _, ref := range st.Forms {
 			l, err := le.def.Layout(ref.Contest, ref.Form)
 			if err != nil {
@@ -149,7 +160,12 @@ type tallydProcess struct {
 // startTallyd starts `tallyd serve` and waits for it to say where it
 // listens.
 func startTallyd(exe, db, keys string, extra ...string) (*tallydProcess, error) {
-	args := append([]string{"serve", "--db", db, "--keys", keys, "--listen", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	return startTallydAt(exe, db, keys, "127.0.0.1:0", extra...)
+}
+
+// startTallydAt starts `tallyd serve` on a given address.
+func startTallydAt(exe, db, keys, addr string, extra ...string) (*tallydProcess, error) {
+	args := append([]string{"serve", "--db", db, "--keys", keys, "--listen", addr, "--log-level", "warn"}, extra...)
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
