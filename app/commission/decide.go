@@ -69,7 +69,7 @@ func (s *Service) Decide(ctx context.Context, raw []byte) (*Decision, error) {
 	dec := &Decision{Digest: opened.Digest, Submission: d.Submission,
 		FormRef:      FormRef{Station: d.Station, Contest: d.Contest, Form: d.Form},
 		Municipality: st.Municipality, Verdict: d.Verdict, Reason: d.Reason, KeyID: key.ID,
-		DecidedAt: d.DecidedAt, ReceivedAt: at, Envelope: raw}
+		DecidedAt: d.DecidedAt.UTC().Truncate(time.Microsecond), ReceivedAt: at, Envelope: raw}
 	err = s.store.Update(ctx, func(tx Tx) error {
 		k, err := tx.Key(key.ID)
 		if err != nil {
