@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,17 +23,22 @@ import (
 
 // benchReport is what `tallyd bench` measured.
 type benchReport struct {
-	DB               string      `json:"db"`
-	Kind             string      `json:"kind"`
-	Stations         int         `json:"stations"`
-	Clients          int         `json:"clients"`
-	EnrollSeconds    float64     `json:"enroll_seconds"`
-	Burst            phaseFigure `json:"burst"`
-	Sustained        phaseFigure `json:"sustained"`
-	VerifyPerCore    float64     `json:"ed25519_verify_per_second_per_core"`
-	Cores            int         `json:"cores"`
-	RatioToVerify    float64     `json:"sustained_to_machine_verify_rate"`
-	ReceiptsVerified int         `json:"receipts_verified"`
+	DB            string      `json:"db"`
+	Kind          string      `json:"kind"`
+	Stations      int         `json:"stations"`
+	Clients       int         `json:"clients"`
+	EnrollSeconds float64     `json:"enroll_seconds"`
+	Burst         phaseFigure `json:"burst"`
+	Sustained     phaseFigure `json:"sustained"`
+	// ServerCPUPerSubmissionUS is the server process's CPU time (user and
+	// system) per submission in the sustained phase: the load generator
+	// shares the machine, so this says what tallyd alone costs.
+	ServerCPUPerSubmissionUS float64 `json:"server_cpu_per_submission_us"`
+	ServerCapacity           float64 `json:"server_capacity_per_second"`
+	VerifyPerCore            float64 `json:"ed25519_verify_per_second_per_core"`
+	Cores                    int     `json:"cores"`
+	RatioToVerify            float64 `json:"sustained_to_machine_verify_rate"`
+	ReceiptsVerified         int     `json:"receipts_verified"`
 }
 
 type phaseFigure struct {
@@ -116,6 +124,7 @@ func bench(args []string, stdout io.Writer) error {
 	// signed before it is sent.
 	var total phaseFigure
 	var lat []time.Duration
+	cpu0 := processCPU(p.cmd.Process.Pid)
 	for v := 2; v <= 1+*rounds; v++ {
 		var envs []envelope
 		if envs, prev, err = le.versions(v, prev); err != nil {
@@ -134,6 +143,10 @@ func bench(args []string, stdout io.Writer) error {
 		total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
 	}
 	rep.Sustained = total
+	if cpu := processCPU(p.cmd.Process.Pid) - cpu0; cpu > 0 && total.Submissions > 0 {
+		rep.ServerCPUPerSubmissionUS = float64(cpu.Microseconds()) / float64(total.Submissions)
+		rep.ServerCapacity = float64(rep.Cores) * 1e6 / rep.ServerCPUPerSubmissionUS
+	}
 
 	// Every receipt must verify under the commission's receipt key.
 	for _, r := range receipts {
@@ -164,6 +177,10 @@ func bench(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "enrollment         %d keys in %.2f s\n", len(le.codes), rep.EnrollSeconds)
 	printPhase(stdout, "burst", rep.Burst)
 	printPhase(stdout, "sustained", rep.Sustained)
+	if rep.ServerCPUPerSubmissionUS > 0 {
+		fmt.Fprintf(stdout, "tallyd alone       %.0f µs of CPU per submission: %.0f/s on %d cores without the load generator\n",
+			rep.ServerCPUPerSubmissionUS, rep.ServerCapacity, rep.Cores)
+	}
 	fmt.Fprintf(stdout, "ed25519 verify     %.0f/s per core, %.0f/s on the machine\n", rep.VerifyPerCore, rep.VerifyPerCore*float64(rep.Cores))
 	fmt.Fprintf(stdout, "ratio              %.2f × the machine's bare verify rate\n", rep.RatioToVerify)
 	fmt.Fprintf(stdout, "receipts           %d verified\n", rep.ReceiptsVerified)
@@ -238,4 +255,29 @@ func ed25519VerifyRate(d time.Duration) float64 {
 		mu.Unlock()
 	}
 	return float64(n) / time.Since(start).Seconds()
+}
+
+// processCPU is the user and system CPU time a process has used so far,
+// from /proc (Linux); 0 where it cannot be read.
+func processCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
