@@ -54,6 +54,10 @@ type Reader interface {
 	Photo(sha256 string) ([]byte, error) // ErrNotFound
 	// AuditRecords calls fn on every audit record, in order.
 	AuditRecords(fn func(audit.Record) error) error
+	// Delivery is the sending of a version so far.
+	Delivery(digest string) (*Delivery, error) // ErrNotFound before the first attempt
+	// Uploaded reports whether the commission holds a photo.
+	Uploaded(sha256 string) (bool, error)
 }
 
 // Tx changes the station's state inside one transaction.
@@ -82,6 +86,11 @@ type Tx interface {
 	PutDecision(d *StoredDecision) error
 	// Audit appends the next record of the hash chain.
 	Audit(at time.Time, e audit.Event) error
+	// PutDelivery creates or replaces the delivery of a version (it is
+	// bookkeeping, not record: it may change).
+	PutDelivery(d *Delivery) error
+	// PutUploaded notes that the commission holds a photo.
+	PutUploaded(sha256 string, at time.Time) error
 }
 
 // Provisioning is what binds this laptop to its station.
@@ -97,6 +106,10 @@ type Provisioning struct {
 	// Sequence is the last sequence number given to a sealed version.
 	Sequence      uint64    `json:"sequence"`
 	ProvisionedAt time.Time `json:"provisioned_at"`
+	// EnrolledAt is when the commission enrolled the station's key, and
+	// EnrolledWith the server that did.
+	EnrolledAt   *time.Time `json:"enrolled_at,omitempty"`
+	EnrolledWith string     `json:"enrolled_with,omitempty"`
 }
 
 // Version is one sealed version of a form: the envelope exactly as signed.

@@ -49,14 +49,22 @@ func findProvisioning(ctx context.Context, tx *sql.Tx) (*station.Provisioning, e
 	var (
 		p                        station.Provisioning
 		notBefore, provisionedAt string
+		enrolledAt               sql.NullString
 		sequence                 int64
 	)
 	err := tx.QueryRowContext(ctx, `SELECT election, station, definition_key_id, public_key, vault,
-		throttle_failures, throttle_not_before, sequence, provisioned_at
+		throttle_failures, throttle_not_before, sequence, provisioned_at, enrolled_at, enrolled_with
 		FROM provisioning WHERE id = 1`).Scan(&p.Election, &p.Station, &p.DefinitionKeyID, &p.PublicKey,
-		&p.Vault, &p.Throttle.Failures, &notBefore, &sequence, &provisionedAt)
+		&p.Vault, &p.Throttle.Failures, &notBefore, &sequence, &provisionedAt, &enrolledAt, &p.EnrolledWith)
 	if err != nil {
 		return nil, err
+	}
+	if enrolledAt.Valid {
+		t, err := parseTime(enrolledAt.String)
+		if err != nil {
+			return nil, err
+		}
+		p.EnrolledAt = &t
 	}
 	p.Sequence = uint64(sequence)
 	if p.Throttle.NotBefore, err = parseTime(notBefore); err != nil {
@@ -416,6 +424,39 @@ func (r *readTx) Photo(sha256 string) ([]byte, error) {
 		return nil, fmt.Errorf("stationdb: photo %s: %w", sha256, err)
 	}
 	return data, nil
+}
+
+// Delivery is the sending of a version so far.
+func (r *readTx) Delivery(digest string) (*station.Delivery, error) {
+	d := station.Delivery{Digest: digest}
+	var last, next string
+	var refused int
+	err := r.tx.QueryRowContext(r.ctx, `SELECT attempts, last_attempt, next_attempt, last_error, refused, reason
+		FROM deliveries WHERE digest = ?`, digest).Scan(&d.Attempts, &last, &next, &d.LastError, &refused, &d.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("stationdb: delivery %s: %w", digest, station.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stationdb: delivery %s: %w", digest, err)
+	}
+	d.Refused = refused == 1
+	if d.LastAttempt, err = parseOptionalTime(last); err != nil {
+		return nil, err
+	}
+	if d.NextAttempt, err = parseOptionalTime(next); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Uploaded reports whether the commission holds a photo.
+func (r *readTx) Uploaded(sha256 string) (bool, error) {
+	var done bool
+	err := r.tx.QueryRowContext(r.ctx, "SELECT EXISTS (SELECT 1 FROM uploads WHERE sha256 = ?)", sha256).Scan(&done)
+	if err != nil {
+		return false, fmt.Errorf("stationdb: upload %s: %w", sha256, err)
+	}
+	return done, nil
 }
 
 // AuditRecords calls fn on every audit record in order, one row at a time,

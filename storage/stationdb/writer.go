@@ -58,16 +58,21 @@ func putProvisioning(ctx context.Context, tx *sql.Tx, p *station.Provisioning) e
 	if vault == nil {
 		vault = []byte{} // NOT NULL: an empty vault is still a value
 	}
+	var enrolledAt sql.NullString
+	if p.EnrolledAt != nil {
+		enrolledAt = sql.NullString{String: formatTime(*p.EnrolledAt), Valid: true}
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO provisioning (id, election, station, definition_key_id, public_key,
-			vault, throttle_failures, throttle_not_before, sequence, provisioned_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			vault, throttle_failures, throttle_not_before, sequence, provisioned_at, enrolled_at, enrolled_with)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET election = excluded.election, station = excluded.station,
 			definition_key_id = excluded.definition_key_id, public_key = excluded.public_key,
 			vault = excluded.vault, throttle_failures = excluded.throttle_failures,
 			throttle_not_before = excluded.throttle_not_before, sequence = excluded.sequence,
-			provisioned_at = excluded.provisioned_at`,
+			provisioned_at = excluded.provisioned_at, enrolled_at = excluded.enrolled_at,
+			enrolled_with = excluded.enrolled_with`,
 		p.Election, p.Station, p.DefinitionKeyID, p.PublicKey, vault, p.Throttle.Failures,
-		formatTime(p.Throttle.NotBefore), sequence, formatTime(p.ProvisionedAt))
+		formatTime(p.Throttle.NotBefore), sequence, formatTime(p.ProvisionedAt), enrolledAt, p.EnrolledWith)
 	return err
 }
 
@@ -281,5 +286,33 @@ func (w *writeTx) Audit(at time.Time, e audit.Event) error {
 		return fmt.Errorf("stationdb: audit %s: %w", e.Action, err)
 	}
 	w.head = &rec
+	return nil
+}
+
+// PutDelivery creates or replaces the delivery of a version.
+func (w *writeTx) PutDelivery(d *station.Delivery) error {
+	refused := 0
+	if d.Refused {
+		refused = 1
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO deliveries (digest, attempts, last_attempt, next_attempt,
+			last_error, refused, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET attempts = excluded.attempts, last_attempt = excluded.last_attempt,
+			next_attempt = excluded.next_attempt, last_error = excluded.last_error, refused = excluded.refused,
+			reason = excluded.reason`,
+		d.Digest, d.Attempts, formatOptionalTime(d.LastAttempt), formatOptionalTime(d.NextAttempt),
+		d.LastError, refused, d.Reason)
+	if err != nil {
+		return fmt.Errorf("stationdb: delivery %s: %w", d.Digest, err)
+	}
+	return nil
+}
+
+// PutUploaded notes that the commission holds a photo.
+func (w *writeTx) PutUploaded(sha256 string, at time.Time) error {
+	_, err := w.tx.ExecContext(w.ctx, "INSERT INTO uploads (sha256, uploaded_at) VALUES (?, ?)", sha256, formatTime(at))
+	if err != nil {
+		return fmt.Errorf("stationdb: upload %s: %w", sha256, err)
+	}
 	return nil
 }
