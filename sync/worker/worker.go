@@ -1,0 +1,405 @@
+// Package worker sends a station's outbox to the commission, in the
+// background of the desktop app and as `tally sync`: oldest first per
+// form, again and again with backoff and no limit until a receipt that
+// verifies comes back, and never past a refusal. It publishes where each
+// sealed version stands for the screens to show.
+package worker
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"tally/app/seal"
+	"tally/app/station"
+	"tally/sync/client"
+)
+
+// Station is what the worker needs of the station's use cases.
+type Station interface {
+	Pending(ctx context.Context) ([]station.Pending, error)
+	RecordReceipt(ctx context.Context, raw []byte) (*station.StoredReceipt, error)
+	RecordAttempt(ctx context.Context, d station.Delivery) error
+	PendingPhotos(ctx context.Context) ([]station.PhotoRef, error)
+	PhotoData(ctx context.Context, sha string) ([]byte, error)
+	RecordUpload(ctx context.Context, sha string) error
+}
+
+// Sender is what the worker needs of the commission's client.
+type Sender interface {
+	Submit(ctx context.Context, digest string, envelope []byte) client.Outcome
+	Login(ctx context.Context, key *seal.PrivateKey) error
+	Upload(ctx context.Context, sha string, data []byte) error
+}
+
+// Phase is where one sealed version stands.
+type Phase string
+
+// The phases of a sealed version on its way.
+const (
+	Queued    Phase = "queued"    // waiting for its turn
+	Sending   Phase = "sending"   // on the wire now
+	Waiting   Phase = "retry"     // not delivered; tried again at RetryAt
+	Blocked   Phase = "blocked"   // an earlier version of its form is not delivered yet
+	Delivered Phase = "delivered" // the commission's receipt is stored
+	Refused   Phase = "refused"   // the commission refused it; a person must look
+)
+
+// Item is one sealed version on its way.
+type Item struct {
+	Digest   string          `json:"digest"`
+	Key      station.FormKey `json:"key"`
+	Version  int             `json:"version"`
+	Phase    Phase           `json:"phase"`
+	Attempts int             `json:"attempts"`
+	RetryAt  time.Time       `json:"retry_at,omitzero"`
+	Reason   string          `json:"reason,omitempty"`
+}
+
+// State is the outbox as the screens show it.
+type State struct {
+	// Online is true when the last request got an answer from a server.
+	Online bool `json:"online"`
+	// Items are the versions in the outbox, in the order sealed, and the
+	// versions delivered during this run.
+	Items []Item `json:"items"`
+	// Queued counts the versions not delivered yet.
+	Queued int `json:"queued"`
+	// NextTry is when the next attempt is due; zero when none waits.
+	NextTry time.Time `json:"next_try,omitzero"`
+	// Photos counts the photos not uploaded yet; PhotosNeedKey is true
+	// when they wait for the chair's PIN (uploads need the station's key).
+	Photos        int    `json:"photos"`
+	PhotosNeedKey bool   `json:"photos_need_key,omitempty"`
+	LastError     string `json:"last_error,omitempty"`
+}
+
+// Options configure a Worker.
+type Options struct {
+	Backoff Backoff          // zero: DefaultBackoff
+	Now     func() time.Time // time.Now when nil
+	OnState func(State)      // called after every change, from the worker's goroutine
+	Rand    *rand.Rand       // the jitter's source; seeded from the clock when nil
+}
+
+// Worker sends one station's outbox.
+type Worker struct {
+	st      Station
+	send    Sender
+	backoff Backoff
+	now     func() time.Time
+	onState func(State)
+	rng     *rand.Rand
+
+	wake chan struct{}
+
+	mu        sync.Mutex
+	key       *seal.PrivateKey
+	loggedIn  bool
+	state     State
+	delivered []Item
+}
+
+// New makes a Worker.
+func New(st Station, send Sender, o Options) *Worker {
+	w := &Worker{st: st, send: send, backoff: o.Backoff, now: o.Now, onState: o.OnState, rng: o.Rand,
+		wake: make(chan struct{}, 1)}
+	if w.backoff == (Backoff{}) {
+		w.backoff = DefaultBackoff
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.rng == nil {
+		w.rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x7a11))
+	}
+	return w
+}
+
+// SetKey hands the worker the station's unlocked key, for what needs a
+// login (uploading photos); submissions go without it.
+func (w *Worker) SetKey(key *seal.PrivateKey) {
+	w.mu.Lock()
+	w.key, w.loggedIn = key, false
+	w.mu.Unlock()
+	w.Wake()
+}
+
+// Wake makes the worker look at the outbox now: something was sealed, or
+// the network is back.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// State is the latest state.
+func (w *Worker) State() State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state
+}
+
+// ErrStopped ends Drain when its context ends first.
+var ErrStopped = errors.New("stopped before the outbox was empty")
+
+// Drain sends until nothing is left to send now: every version delivered
+// or refused, and every photo uploaded (or waiting for the key). It waits
+// out retries; it returns ErrStopped if ctx ends first.
+func (w *Worker) Drain(ctx context.Context) error {
+	return w.loop(ctx, false)
+}
+
+// Run sends for as long as ctx lasts, waking when something is due or
+// Wake is called.
+func (w *Worker) Run(ctx context.Context) error {
+	return w.loop(ctx, true)
+}
+
+func (w *Worker) loop(ctx context.Context, follow bool) error {
+	for {
+		next, err := w.pass(ctx)
+		if err != nil {
+			switch {
+			case ctx.Err() != nil && follow:
+				return nil
+			case ctx.Err() != nil:
+				return ErrStopped
+			}
+			return err
+		}
+		if next.IsZero() && !follow {
+			return nil
+		}
+		var timer *time.Timer
+		var due <-chan time.Time
+		if !next.IsZero() {
+			timer = time.NewTimer(max(0, next.Sub(w.now())))
+			due = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			if follow {
+				return nil
+			}
+			return ErrStopped
+		case <-due:
+		case <-w.wake:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// pass sends what is due, in the order sealed, and uploads the photos
+// that wait. It returns when the next attempt is due (zero: nothing waits).
+func (w *Worker) pass(ctx context.Context) (time.Time, error) {
+	pending, err := w.st.Pending(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	items := make([]Item, len(pending))
+	for i, p := range pending {
+		items[i] = itemOf(p, w.now())
+	}
+	w.publish(items)
+	held := map[station.FormKey]bool{} // forms whose earlier version is not delivered
+	var next time.Time
+	for i, p := range pending {
+		if ctx.Err() != nil {
+			return time.Time{}, ctx.Err()
+		}
+		it := &items[i]
+		if held[p.Key] {
+			it.Phase = Blocked
+			continue
+		}
+		if it.Phase == Refused {
+			held[p.Key] = true
+			continue
+		}
+		if p.Delivery.NextAttempt.After(w.now()) {
+			held[p.Key] = true
+			next = earliest(next, p.Delivery.NextAttempt)
+			continue
+		}
+		it.Phase = Sending
+		w.publish(items)
+		if err := w.sendOne(ctx, p, it); err != nil {
+			return time.Time{}, err
+		}
+		if it.Phase != Delivered {
+			held[p.Key] = true
+			if it.Phase == Waiting {
+				next = earliest(next, it.RetryAt)
+			}
+		}
+		w.publish(items)
+	}
+	photoNext, err := w.uploadPhotos(ctx, items)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return earliest(next, photoNext), nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+func itemOf(p station.Pending, now time.Time) Item {
+	it := Item{Digest: p.Digest, Key: p.Key, Version: p.Version, Attempts: p.Delivery.Attempts, Phase: Queued}
+	switch {
+	case p.Delivery.Refused:
+		it.Phase, it.Reason = Refused, p.Delivery.Reason
+	case p.Delivery.NextAttempt.After(now):
+		it.Phase, it.RetryAt, it.Reason = Waiting, p.Delivery.NextAttempt, p.Delivery.LastError
+	}
+	return it
+}
+
+// sendOne makes one attempt at one version and records what became of it.
+func (w *Worker) sendOne(ctx context.Context, p station.Pending, it *Item) error {
+	out := w.send.Submit(ctx, p.Digest, p.Envelope)
+	now := w.now()
+	w.setOnline(out.Status != 0)
+	d := p.Delivery
+	d.Digest = p.Digest
+	d.Attempts++
+	d.LastAttempt = now
+	it.Attempts = d.Attempts
+	switch out.Kind {
+	case client.Delivered:
+		if _, err := w.st.RecordReceipt(ctx, out.Receipt); err != nil {
+			// The client verified it; the station verifies again. A
+			// receipt the station cannot store is not a delivery.
+			out = client.Outcome{Kind: client.Retry, Status: out.Status, Reason: "the receipt could not be stored: " + err.Error()}
+		} else {
+			it.Phase, it.Reason, it.RetryAt = Delivered, "", time.Time{}
+			w.remember(*it)
+			return nil
+		}
+	case client.Refused:
+		d.Refused, d.Reason, d.LastError, d.NextAttempt = true, out.Reason, out.Reason, time.Time{}
+		it.Phase, it.Reason = Refused, out.Reason
+		return w.st.RecordAttempt(ctx, d)
+	}
+	wait := w.backoff.wait(d.Attempts, out.Status != 0, out.RetryAfter, w.rng)
+	d.NextAttempt, d.LastError = now.Add(wait), out.Reason
+	it.Phase, it.RetryAt, it.Reason = Waiting, d.NextAttempt, out.Reason
+	w.setError(out.Reason)
+	return w.st.RecordAttempt(ctx, d)
+}
+
+// uploadPhotos uploads the photos of delivered versions, when the worker
+// has the key to log in.
+func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, error) {
+	photos, err := w.st.PendingPhotos(ctx)
+	if err != nil || len(photos) == 0 {
+		w.setPhotos(len(photos), false, items)
+		return time.Time{}, err
+	}
+	w.mu.Lock()
+	key, loggedIn := w.key, w.loggedIn
+	w.mu.Unlock()
+	if key == nil {
+		w.setPhotos(len(photos), true, items)
+		return time.Time{}, nil // Wake comes with SetKey
+	}
+	retry := w.now().Add(w.backoff.wait(1, false, 0, w.rng))
+	if !loggedIn {
+		if err := w.send.Login(ctx, key); err != nil {
+			w.setError("login: " + err.Error())
+			w.setPhotos(len(photos), false, items)
+			return retry, nil
+		}
+		w.mu.Lock()
+		w.loggedIn = true
+		w.mu.Unlock()
+	}
+	left := len(photos)
+	for _, ph := range photos {
+		data, err := w.st.PhotoData(ctx, ph.SHA256)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if err := w.send.Upload(ctx, ph.SHA256, data); err != nil {
+			w.setError("photo " + ph.SHA256[:12] + ": " + err.Error())
+			w.setPhotos(left, false, items)
+			return retry, nil
+		}
+		if err := w.st.RecordUpload(ctx, ph.SHA256); err != nil {
+			return time.Time{}, err
+		}
+		left--
+	}
+	w.setPhotos(0, false, items)
+	return time.Time{}, nil
+}
+
+func (w *Worker) remember(it Item) {
+	w.mu.Lock()
+	w.delivered = append(w.delivered, it)
+	w.mu.Unlock()
+}
+
+func (w *Worker) setOnline(online bool) {
+	w.mu.Lock()
+	w.state.Online = online
+	if online {
+		w.state.LastError = ""
+	}
+	w.mu.Unlock()
+}
+
+func (w *Worker) setError(msg string) {
+	w.mu.Lock()
+	w.state.LastError = msg
+	w.mu.Unlock()
+}
+
+func (w *Worker) setPhotos(n int, needKey bool, items []Item) {
+	w.mu.Lock()
+	w.state.Photos, w.state.PhotosNeedKey = n, needKey
+	w.mu.Unlock()
+	w.publish(items)
+}
+
+// publish makes the state of the items known.
+func (w *Worker) publish(items []Item) {
+	w.mu.Lock()
+	s := w.state
+	s.Items = append(append([]Item(nil), w.delivered...), pendingOnly(items)...)
+	s.Queued, s.NextTry = 0, time.Time{}
+	for _, it := range items {
+		if it.Phase != Delivered {
+			s.Queued++
+		}
+		if it.Phase == Waiting {
+			s.NextTry = earliest(s.NextTry, it.RetryAt)
+		}
+	}
+	w.state = s
+	on := w.onState
+	w.mu.Unlock()
+	if on != nil {
+		on(s)
+	}
+}
+
+func pendingOnly(items []Item) []Item {
+	var out []Item
+	for _, it := range items {
+		if it.Phase != Delivered {
+			out = append(out, it)
+		}
+	}
+	return out
+}
