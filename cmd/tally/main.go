@@ -28,6 +28,9 @@ Usage:
   tally station init --definition FILE --fingerprint FP --station CODE --by NAME [--pin-file FILE]
         bind this laptop to its station: verify the commission's definition,
         make the station's key and seal it under the chair's PIN
+  tally station enroll --code CODE [--pin-file FILE]
+        enroll the station's key with the commission's server, with the
+        printed one-time code
   tally station enter --contest C [--form results|candidates] --file COUNTS.json
                       --as first|second --by NAME [--photo FILE]
         type one whole entry of a form from a file, and attach the photo of the
@@ -48,6 +51,9 @@ Usage:
         every form's state, the outbox and the last receipt
   tally station show --contest C [--form F]
         one form: its numbers, findings and differences
+  tally sync [--follow] [--pin-file FILE]
+        send the outbox to the commission until it is empty (or, with
+        --follow, until interrupted); with the PIN, upload the photos too
   tally audit verify
         check the audit log's hash chain and the database's integrity
   tally export --out DIR
@@ -93,6 +99,8 @@ func dispatch(args []string, s *streams) error {
 			return auditVerify(args[2:], s)
 		}
 		return cli.Usagef("unknown audit command (want: verify)")
+	case "sync":
+		return syncCommand(args[1:], s)
 	case "export":
 		return exportCommand(args[1:], s)
 	case "version", "--version", "-version":

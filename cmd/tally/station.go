@@ -18,6 +18,7 @@ import (
 // stationCommands are the `tally station` commands.
 var stationCommands = map[string]func(args []string, s *streams) error{
 	"init":    stationInit,
+	"enroll":  stationEnroll,
 	"enter":   stationEnter,
 	"photo":   stationPhoto,
 	"resolve": stationResolve,
