@@ -116,7 +116,7 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	if err != nil {
 		return nil, err
 	}
-	opened, err := seal.Open(raw, MaxEnvelopeSize, election.SubmissionPayloadType, ring)
+	opened, err := env.Open(raw, election.SubmissionPayloadType, ring)
 	if err != nil {
 		return nil, Errorf(EInvalid, "%v", err)
 	}

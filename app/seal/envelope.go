@@ -176,6 +176,13 @@ func Open(raw []byte, maxSize int, wantType string, ring *Keyring) (*Opened, err
 	if err != nil {
 		return nil, err
 	}
+	return env.Open(raw, wantType, ring)
+}
+
+// Open verifies an envelope already parsed from raw, as the function Open
+// does: for a receiver that read the envelope first to learn who signed
+// it. raw must be the bytes env was parsed from.
+func (env *Envelope) Open(raw []byte, wantType string, ring *Keyring) (*Opened, error) {
 	if env.PayloadType != wantType {
 		return nil, newError(ErrPayloadType, "payload type %s, want %q", quoteShort(env.PayloadType), wantType)
 	}
