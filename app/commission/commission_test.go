@@ -159,12 +159,18 @@ func TestSubmit(t *testing.T) {
 	assert.Equal(t, before, e.counts(), "refused submissions store nothing")
 
 	t.Run("ErrRevoked", func(t *testing.T) {
-		_, err := e.svc.Revoke(e.ctx, keyB.ID(), "laptop stolen", "test")
+		vb := e.sealed(b, keyB, 1, "", 5)
+		before, err := e.svc.Submit(e.ctx, vb)
 		require.NoError(t, err)
-		_, err = e.svc.Submit(e.ctx, e.sealed(b, keyB, 1, "", 0))
-		assert.Equal(t, commission.EForbidden, kind(t, err))
-		again, err := e.svc.Submit(e.ctx, v1)
-		require.NoError(t, err, "what was stored before stays answered")
+		_, err = e.svc.Revoke(e.ctx, keyB.ID(), "laptop stolen", "test")
+		require.NoError(t, err)
+		again, err := e.svc.Submit(e.ctx, vb)
+		require.NoError(t, err, "what the key sent before its revocation still gets its receipt")
+		assert.Equal(t, before.Envelope, again.Envelope)
+		_, err = e.svc.Submit(e.ctx, e.sealed(b, keyB, 2, digest(vb), 0))
+		assert.Equal(t, commission.EForbidden, kind(t, err), "nothing new from a revoked key")
+		again, err = e.svc.Submit(e.ctx, v1)
+		require.NoError(t, err, "another station's submissions stay answered")
 		assert.True(t, again.Repeat)
 	})
 

@@ -105,9 +105,8 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	if key.Role != enrollment.RoleStation {
 		return nil, Errorf(EForbidden, "key %s is a %s's, not a station's", keyID, key.Role)
 	}
-	if key.Revoked() {
-		return nil, Errorf(EForbidden, "key %s was revoked on %s", keyID, key.RevokedAt.Format(time.RFC3339))
-	}
+	// A revoked key is refused at the commit, where a repeat of what it
+	// sent before its revocation still gets its receipt.
 	pub, err := seal.ParsePublicKey(key.Public)
 	if err != nil {
 		return nil, err
@@ -179,9 +178,19 @@ func (s *Service) commitBatch(batch []*pending) {
 	results := make([]outcome, len(batch))
 	at := s.clock()
 	err := s.store.Update(context.Background(), func(tx Tx) error {
+		// Revoked since each was checked (perhaps on another node)? One
+		// read for the whole batch.
+		ids, err := tx.RevokedKeys()
+		if err != nil {
+			return err
+		}
+		revoked := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			revoked[id] = true
+		}
 		for i, p := range batch {
 			results[i] = outcome{}
-			r, err := s.commitOne(tx, p.c, at)
+			r, err := s.commitOne(tx, p.c, at, revoked)
 			var e *Error
 			switch {
 			case err == nil:
@@ -209,15 +218,15 @@ func (s *Service) commitBatch(batch []*pending) {
 }
 
 // commitOne decides one submission inside the batch's transaction.
-func (s *Service) commitOne(tx Tx, c *checked, at time.Time) (*Receipt, error) {
+func (s *Service) commitOne(tx Tx, c *checked, at time.Time, revoked map[string]bool) (*Receipt, error) {
 	sub := c.sub
-	// Revoked since the check (perhaps on another node)?
-	key, err := tx.Key(sub.KeyID)
-	if err != nil {
-		return nil, err
-	}
-	if key.Revoked() {
-		return nil, Errorf(EForbidden, "key %s was revoked on %s", sub.KeyID, key.RevokedAt.Format(time.RFC3339))
+	if revoked[sub.KeyID] {
+		if old, err := tx.Submission(sub.Digest); err == nil {
+			return &Receipt{Submission: old, Repeat: true}, nil // sent before the revocation
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return nil, Errorf(EForbidden, "key %s was revoked", sub.KeyID)
 	}
 	// The common case first, in one write: the next version of its form
 	// (version 1, or one that supersedes the stored version before it).

@@ -32,6 +32,9 @@ type Reader interface {
 	// Keys lists every key ever enrolled, revoked ones too, in the order
 	// enrolled.
 	Keys() ([]Key, error)
+	// RevokedKeys lists the ids of the revoked keys: few, read once for a
+	// whole batch of submissions.
+	RevokedKeys() ([]string, error)
 	Code(hash string) (*Code, error) // ErrNotFound
 	// Codes lists the codes of a role and unit, newest first.
 	Codes(role enrollment.Role, unit string) ([]Code, error)

@@ -19,6 +19,7 @@ const (
 	qElection
 	qKey
 	qKeys
+	qRevokedKeys
 	qCode
 	qCodes
 	qSubmission
@@ -89,6 +90,7 @@ var queries = [numQueries]string{
 	qElection:       "SELECT signed, key_id FROM election WHERE id = 1",
 	qKey:            "SELECT " + keyColumns + " FROM keys WHERE id = ?",
 	qKeys:           "SELECT " + keyColumns + " FROM keys ORDER BY seq",
+	qRevokedKeys:    "SELECT id FROM keys WHERE revoked_at IS NOT NULL ORDER BY seq",
 	qCode:           "SELECT " + codeColumns + " FROM codes WHERE hash = ?",
 	qCodes:          "SELECT " + codeColumns + " FROM codes WHERE role = ? AND unit = ? ORDER BY issued_at DESC, seq DESC",
 

@@ -73,6 +73,18 @@ func (r *readTx) Keys() ([]commission.Key, error) {
 	return keys, nil
 }
 
+// RevokedKeys lists the ids of the revoked keys.
+func (r *readTx) RevokedKeys() ([]string, error) {
+	ids, err := list(r, func(row scanner) (*string, error) {
+		var id string
+		return &id, row.Scan(&id)
+	}, qRevokedKeys)
+	if err != nil {
+		return nil, fmt.Errorf("commissionlite: revoked keys: %w", err)
+	}
+	return ids, nil
+}
+
 func scanKey(row scanner) (*commission.Key, error) {
 	var (
 		k                  commission.Key

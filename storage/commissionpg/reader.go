@@ -90,6 +90,19 @@ func (r *readTx) Keys() ([]commission.Key, error) {
 	return keys, nil
 }
 
+// RevokedKeys lists the ids of the revoked keys.
+func (r *readTx) RevokedKeys() ([]string, error) {
+	rows, err := r.conn.Query(r.ctx, "SELECT id FROM keys WHERE revoked_at IS NOT NULL ORDER BY ord")
+	if err != nil {
+		return nil, failed(err, "revoked keys")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, failed(err, "revoked keys")
+	}
+	return ids, nil
+}
+
 const codeColumns = "hash, role, unit, issued_at, used_at, coalesce(used_by, ''), retired_at"
 
 func scanCode(row pgx.Row) (*commission.Code, error) {

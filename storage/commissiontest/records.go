@@ -132,6 +132,11 @@ func (s *suite) testKeys(t *testing.T) {
 			all := read(t, st, func(r commission.Reader) ([]commission.Key, error) { return r.Keys() })
 			assert.Equal(t, []commission.Key{want, *other}, all, "revoked keys are listed too")
 		})
+
+		t.Run("RevokedKeys", func(t *testing.T) {
+			ids := read(t, st, func(r commission.Reader) ([]string, error) { return r.RevokedKeys() })
+			assert.Equal(t, []string{"k-1"}, ids)
+		})
 	})
 }
 
