@@ -10,7 +10,8 @@ import (
 	"tally/server"
 )
 
-// RenewBefore: a token is renewed when it has less than this left.
+// RenewBefore: a token is renewed when it has less than this left (or
+// half its life, for a token that lives less than twice as long).
 const RenewBefore = time.Minute
 
 // maxTokenLifetime: a token that seems to live longer than this is taken
@@ -99,7 +100,7 @@ func (c *Client) login(ctx context.Context, key *seal.PrivateKey) (string, error
 	}
 	renewAt := time.Time{}
 	if life := tokenLifetime(tok.ExpiresAt, a.header, local); life > 0 {
-		renewAt = local.Add(life - RenewBefore)
+		renewAt = local.Add(life - min(RenewBefore, life/2)) // a short-lived token still serves a while
 	}
 	c.auth.mu.Lock()
 	c.auth.key, c.auth.token, c.auth.renewAt = key, tok.Token, renewAt
@@ -163,7 +164,6 @@ func (c *Client) sendAuthed(ctx context.Context, rq *request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	rq.authed = true
 	for attempt := 0; ; attempt++ {
 		h := make(map[string]string, len(rq.header)+1)
 		for k, v := range rq.header {

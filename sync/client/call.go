@@ -6,11 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/go-resty/resty/v2"
 
 	"tally/server"
 )
@@ -25,7 +30,6 @@ type request struct {
 	header map[string]string
 	public bool // a GET of a public document: a couple of quick retries
 	limit  int  // the largest answer body accepted
-	authed bool // carries the token (set by sendAuthed)
 }
 
 // answer is what a server answered, body read whole.
@@ -66,6 +70,12 @@ func (c *Client) send(ctx context.Context, rq *request) (*answer, error) {
 			c.last.Store(int32(idx))
 			return &answer{server: ep.base, status: resp.StatusCode(), header: resp.Header(), body: resp.Body()}, nil
 		}
+		if resp != nil && resp.RawResponse != nil && errors.Is(err, resty.ErrResponseBodyTooLarge) {
+			c.last.Store(int32(idx)) // it answered, just not as the commission's server does
+			return nil, &RetryError{Op: rq.op, Server: ep.base, Status: resp.StatusCode(),
+				Reason: fmt.Sprintf("the answer (%s) is larger than the %d bytes the commission's server sends here: a captive portal?",
+					mediaType(resp.Header()), rq.limit)}
+		}
 		if err == nil {
 			err = errors.New("no answer")
 		}
@@ -78,7 +88,7 @@ func (c *Client) send(ctx context.Context, rq *request) (*answer, error) {
 	}
 	reasons := make([]string, len(errs))
 	for i, err := range errs {
-		reasons[i] = netReason(err)
+		reasons[i] = c.netReason(err)
 		if n > 1 {
 			reasons[i] = tried[i] + ": " + reasons[i]
 		}
@@ -87,15 +97,26 @@ func (c *Client) send(ctx context.Context, rq *request) (*answer, error) {
 		Err: errors.Join(errs...)}
 }
 
-// netReason says why a server could not be reached, without Go's layers of
-// "Put "http://…": " prefixes where possible.
-func netReason(err error) string {
+// netReason says why a server could not be reached, without Go's
+// "Put "http://…": " prefix.
+func (c *Client) netReason(err error) string {
 	var pe *PinError
 	if errors.As(err, &pe) {
 		return pe.Error()
 	}
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
-		return "no answer in time (" + err.Error() + ")"
+	timeout := errors.Is(err, context.DeadlineExceeded)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		timeout = timeout || ue.Timeout()
+		err = ue.Err
+	}
+	switch {
+	case timeout:
+		return fmt.Sprintf("no answer within %s", c.cfg.Timeout)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection was closed without an answer"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the connection was reset"
 	}
 	return err.Error()
 }
@@ -162,11 +183,14 @@ func (c *Client) failure(rq *request, a *answer) error {
 
 // describeBody names what an answer carries, for messages.
 func describeBody(a *answer) string {
-	ct := a.header.Get("Content-Type")
-	if ct == "" {
-		ct = "no media type"
+	return fmt.Sprintf("%s, %d bytes", mediaType(a.header), len(a.body))
+}
+
+func mediaType(h http.Header) string {
+	if ct := h.Get("Content-Type"); ct != "" {
+		return ct
 	}
-	return fmt.Sprintf("%s, %d bytes", ct, len(a.body))
+	return "no media type"
 }
 
 // badAnswer is a 2xx answer that is not what the server sends.

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -328,11 +327,4 @@ func TestNewRefusesUnsafeServers(t *testing.T) {
 	require.ErrorContains(t, err, "receipt key")
 	_, err = client.New(client.Config{Servers: []election.Server{{URL: "http://127.0.0.1"}}, ReceiptKey: receiptKey(t)})
 	require.ErrorContains(t, err, "election id")
-}
-
-// errorsAs is errors.As for a type parameter.
-func errorsAs[T error](err error) (T, bool) {
-	var target T
-	ok := errors.As(err, &target)
-	return target, ok
 }

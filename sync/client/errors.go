@@ -50,9 +50,9 @@ type RetryError struct {
 func (e *RetryError) Error() string {
 	var b strings.Builder
 	if e.Status == 0 {
-		fmt.Fprintf(&b, "%s could not be done: no answer from the commission's server %s: %s", e.Op, e.Server, e.Reason)
+		fmt.Fprintf(&b, "no answer from the commission's server %s about %s: %s", e.Server, e.Op, e.Reason)
 	} else {
-		fmt.Fprintf(&b, "%s did not succeed at the commission's server %s (%d %s): %s", e.Op, e.Server, e.Status,
+		fmt.Fprintf(&b, "the commission's server %s did not complete %s (%d %s): %s", e.Server, e.Op, e.Status,
 			http.StatusText(e.Status), e.Reason)
 	}
 	if e.RetryAfter > 0 {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,10 @@ func TestSubmitOutcomes(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = io.WriteString(w, "<html><body><h1>Welcome to SchoolNet</h1><form>Accept the terms</form></body></html>")
 		}, kind: client.Retry, status: http.StatusOK, reason: "does not count as delivered"},
+		{name: "a captive portal's long page", h: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html>"+strings.Repeat("Welcome! ", 20000)+"</html>")
+		}, kind: client.Retry, status: http.StatusOK, reason: "larger than"},
 		{name: "a captive portal's redirect", h: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "http://portal.example/login", http.StatusFound)
 		}, kind: client.Retry, status: http.StatusFound, reason: "portal.example"},
@@ -119,7 +124,7 @@ func TestSubmitOutcomes(t *testing.T) {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			_, _ = io.WriteString(w, `{"type":"urn:tally:problem:invalid","title":"The request is not acceptable","status":422}`)
 		}, kind: client.Refused, status: http.StatusUnprocessableEntity, reason: "The request is not acceptable"},
-		{name: "a hang-up", h: hangUp, kind: client.Retry, status: 0},
+		{name: "a hang-up", h: hangUp, kind: client.Retry, status: 0, reason: "the connection was closed without an answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, fr := standIn(t, tc.h)
@@ -162,7 +167,7 @@ func TestSubmitTimesOut(t *testing.T) {
 	out := c.Submit(context.Background(), digest(anEnvelope), anEnvelope)
 	require.Equal(t, client.Retry, out.Kind)
 	require.Zero(t, out.Status)
-	require.Contains(t, out.Reason, "in time")
+	require.Equal(t, "no answer within 200ms", out.Reason)
 	var retry *client.RetryError
 	require.ErrorAs(t, out.Err, &retry)
 	require.Contains(t, out.Err.Error(), "no answer from the commission's server")
@@ -236,8 +241,8 @@ func TestKeyListMustVerify(t *testing.T) {
 		body []byte
 		ok   bool
 	}{
-		"the commission's":  {list(testElection, receiptSeed), true},
-		"another key's":     {list(testElection, strangerSeed), false},
+		"the commission's":   {list(testElection, receiptSeed), true},
+		"another key's":      {list(testElection, strangerSeed), false},
 		"another election's": {list("other-2026", receiptSeed), false},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -54,7 +54,7 @@ func TestPinning(t *testing.T) {
 		require.Equal(t, pin, pe.Got)
 		require.False(t, client.IsRefused(err))
 		require.Contains(t, err.Error(), "not one the election definition pins")
-		require.Contains(t, err.Error(), "the election definition could not be done") // the op, then why
+		require.Contains(t, err.Error(), "about the election definition")
 		out := c.Submit(f.ctx, digest(anEnvelope), anEnvelope)
 		require.Equal(t, client.Retry, out.Kind)
 		require.ErrorAs(t, out.Err, &pe)
