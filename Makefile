@@ -50,7 +50,7 @@ vet: ## go vet ./...
 	$(if $(PKGS),$(GO) vet ./...,@echo "vet: no Go packages yet")
 
 nocgo: ## build everything but ui/ and cmd/tally with CGO_ENABLED=0
-	@pkgs="$$($(GO) list -e ./... 2>/dev/null | { grep -v -e '/ui$$' -e '/ui/' -e '/cmd/tally$$' || true; })"; \
+	@pkgs="$$($(GO) list -e -f '{{if .GoFiles}}{{.ImportPath}}{{end}}' ./... 2>/dev/null | { grep -v -e '/ui$$' -e '/ui/' -e '/cmd/tally$$' || true; })"; \
 	if [[ -z $$pkgs ]]; then echo "nocgo: no packages to build"; exit 0; fi; \
 	echo "CGO_ENABLED=0 $(GO) build $$(echo $$pkgs)"; \
 	CGO_ENABLED=0 $(GO) build $$pkgs
