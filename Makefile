@@ -68,10 +68,9 @@ lint: fmt-check vet ## fmt-check, vet and staticcheck
 build: ## build the commands into bin/
 	$(if $(CMD_PKGS),$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...,@echo "build: no commands yet")
 
-demo: deps ## build, generate the demo election into demo-data/ and inspect it
+demo: deps ## build, then run tallyd with the demo election and a station that seals and sends its forms
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/tallyd ./cmd/tally
-	bin/tallyd election demo --out demo-data --seed 2026 --force
-	bin/tally election inspect demo-data/election.json --keys demo-data/keys/definition.pub
+	scripts/demo.sh bin demo-data
 
 clean: ## remove bin/, dist/ and demo-data/
 	rm -rf bin/ dist/ demo-data/

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -85,6 +90,9 @@ func electionDemo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := writeSamples(*out, d, *seed); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(*out, definitionFile), signed, 0o644); err != nil {
 		return err
 	}
@@ -106,7 +114,11 @@ func electionDemo(args []string, stdout io.Writer) error {
 // prepareDemoDir makes the directory, refusing to mix a new election with
 // an old one unless force says to remove the old one's files (only those).
 func prepareDemoDir(dir string, force bool) error {
-	files := []string{filepath.Join(dir, definitionFile), filepath.Join(dir, codesFile)}
+	files := []string{filepath.Join(dir, definitionFile), filepath.Join(dir, codesFile),
+		filepath.Join(dir, samplePhotoFile)}
+	for i := 1; i <= maxSampleForms; i++ {
+		files = append(files, filepath.Join(dir, sampleCountsFile(i)))
+	}
 	for _, name := range commissionKeys {
 		files = append(files, filepath.Join(dir, keysDir, name+".key"), filepath.Join(dir, keysDir, name+".pub"))
 	}
@@ -162,4 +174,53 @@ func writeCodes(path string, d *election.Definition) (int, error) {
 		return 0, err
 	}
 	return n, f.Close()
+}
+
+// The demo's samples: the numbers of the first polling station's forms, in
+// the file format of `tally station enter`, and a picture to stand for the
+// photo of the signed paper form, for training rooms and `make demo`.
+const (
+	samplePhotoFile = "sample-paper-form.png"
+	maxSampleForms  = 2
+)
+
+func sampleCountsFile(i int) string { return fmt.Sprintf("sample-counts-%d.json", i) }
+
+func writeSamples(dir string, d *election.Definition, seed uint64) error {
+	var st *election.Station
+	for i := range d.Stations {
+		if d.Stations[i].Kind == election.Polling {
+			st = &d.Stations[i]
+			break
+		}
+	}
+	if st == nil {
+		return nil
+	}
+	for i, ref := range st.Forms[:min(len(st.Forms), maxSampleForms)] {
+		l, err := d.Layout(ref.Contest, ref.Form)
+		if err != nil {
+			return err
+		}
+		f := election.DemoForm(d, l, st, seed)
+		doc := map[string]any{"counts": f.Counts, "members_present": f.Members}
+		raw, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, sampleCountsFile(i+1)), append(raw, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	img := image.NewGray(image.Rect(0, 0, 64, 48))
+	for x := 8; x < 56; x++ {
+		for _, y := range []int{10, 20, 30, 40} {
+			img.Set(x, y, color.White)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, samplePhotoFile), b.Bytes(), 0o644)
 }
