@@ -21,26 +21,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
-
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"tally/app/commission"
+	"tally/storage/sqlitefile"
 )
 
 var _ commission.Store = (*DB)(nil)
-
-// pragmas apply to every connection, both pools. _txlock=immediate makes
-// the migrations' transactions take the write lock at BEGIN, as Update's
-// own BEGIN IMMEDIATE does: a deferred one that reads first and then
-// writes fails with "database is locked" at once under concurrency,
-// busy_timeout or not (another process on the same file, such as a tallyd
-// admin command).
-const pragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-	"&_pragma=foreign_keys(1)&_txlock=immediate"
 
 // writerPragmas keep a group commit's work in memory until it commits: a
 // page cache large enough that a batch's pages are not spilled to the WAL
@@ -81,9 +68,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("commissionlite: %w", err)
 	}
-	dsn, err := dataSourceName(path)
+	dsn, err := sqlitefile.DataSourceName(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("commissionlite: %w", err)
 	}
 
 	db := &DB{path: path, write: make(chan *conn, 1), readers: make(chan *conn, readers)}
@@ -95,10 +82,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return fail(err)
 	}
 	db.writer.SetMaxOpenConns(1)
-	if err := checkJournalMode(ctx, db.writer); err != nil {
+	if err := sqlitefile.CheckJournalMode(ctx, db.writer); err != nil {
 		return fail(err)
 	}
-	if err := migrate(ctx, db.writer); err != nil {
+	if err := sqlitefile.Migrate(ctx, db.writer, migrationFiles, "migration"); err != nil {
 		return fail(err)
 	}
 	w, err := db.take(ctx, db.writer, true)
@@ -136,41 +123,6 @@ func (db *DB) take(ctx context.Context, pool *sql.DB, write bool) (*conn, error)
 	}
 	db.conns = append(db.conns, prepared)
 	return prepared, nil
-}
-
-// dataSourceName makes the driver's URI for path. With the "file:" prefix
-// SQLite reads the name as a URI, so the path is made absolute and escaped:
-// a '?', '#' or '%' in it would otherwise end or change the file name.
-func dataSourceName(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", fmt.Errorf("commissionlite: %w", err)
-	}
-	p := filepath.ToSlash(abs)
-	switch {
-	case strings.HasPrefix(p, "//"):
-		// A Windows UNC path: an empty authority, so that the server
-		// name is read as part of the path.
-		p = "//" + p
-	case !strings.HasPrefix(p, "/"):
-		// A Windows drive letter: SQLite wants file:/C:/...
-		p = "/" + p
-	}
-	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + pragmas, nil
-}
-
-// checkJournalMode refuses a file that could not switch to WAL (some
-// network file systems): the DSN's pragma would fail silently, and then
-// readers would block the writer and the reverse.
-func checkJournalMode(ctx context.Context, db *sql.DB) error {
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, not WAL", mode)
-	}
-	return nil
 }
 
 // Path is the database file's path, as given to Open.
@@ -278,26 +230,10 @@ func (db *DB) IntegrityCheck(ctx context.Context) error {
 		return err
 	}
 	defer func() { db.readers <- c }()
-	rows, err := c.sql.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("commissionlite: integrity check: %w", err)
+	if err := sqlitefile.IntegrityCheck(ctx, c.sql); err != nil {
+		return fmt.Errorf("commissionlite: integrity check of %s: %w", db.path, err)
 	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("commissionlite: integrity check: %w", err)
-		}
-		problems = append(problems, line)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("commissionlite: integrity check: %w", err)
-	}
-	if len(problems) == 1 && problems[0] == "ok" {
-		return nil
-	}
-	return fmt.Errorf("commissionlite: integrity check of %s failed: %s", db.path, strings.Join(problems, "; "))
+	return nil
 }
 
 // SchemaVersion is the version of the last migration applied.

@@ -18,24 +18,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
-
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"tally/app/station"
+	"tally/storage/sqlitefile"
 )
 
 var _ station.Store = (*DB)(nil)
-
-// pragmas apply to every connection, both pools. _txlock=immediate makes
-// every write transaction take the write lock at BEGIN: a deferred one
-// that reads first and then writes fails with "database is locked" at
-// once under concurrency, busy_timeout or not.
-const pragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-	"&_pragma=foreign_keys(1)&_txlock=immediate"
 
 // readers is the size of the read pool: a few screens and the sync worker
 // reading at once.
@@ -59,9 +48,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("stationdb: %w", err)
 	}
-	dsn, err := dataSourceName(path)
+	dsn, err := sqlitefile.DataSourceName(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stationdb: %w", err)
 	}
 
 	db := &DB{path: path}
@@ -70,10 +59,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.writer.SetMaxOpenConns(1)
 	db.writer.SetMaxIdleConns(1)
-	if err := checkJournalMode(ctx, db.writer); err != nil {
+	if err := sqlitefile.CheckJournalMode(ctx, db.writer); err != nil {
 		return nil, errors.Join(fmt.Errorf("stationdb: open %s: %w", path, err), db.writer.Close())
 	}
-	if err := migrate(ctx, db.writer); err != nil {
+	if err := sqlitefile.Migrate(ctx, db.writer, migrationFiles, "migration"); err != nil {
 		return nil, errors.Join(fmt.Errorf("stationdb: open %s: %w", path, err), db.writer.Close())
 	}
 
@@ -85,41 +74,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.reader.SetMaxOpenConns(readers)
 	db.reader.SetMaxIdleConns(readers)
 	return db, nil
-}
-
-// dataSourceName makes the driver's URI for path. With the "file:" prefix
-// SQLite reads the name as a URI, so the path is made absolute and escaped:
-// a '?', '#' or '%' in it would otherwise end or change the file name.
-func dataSourceName(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", fmt.Errorf("stationdb: %w", err)
-	}
-	p := filepath.ToSlash(abs)
-	switch {
-	case strings.HasPrefix(p, "//"):
-		// A Windows UNC path: an empty authority, so that the server
-		// name is read as part of the path.
-		p = "//" + p
-	case !strings.HasPrefix(p, "/"):
-		// A Windows drive letter: SQLite wants file:/C:/...
-		p = "/" + p
-	}
-	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + pragmas, nil
-}
-
-// checkJournalMode refuses a file that could not switch to WAL (some
-// network file systems): the DSN's pragma would fail silently, and then
-// readers would block the writer and the reverse.
-func checkJournalMode(ctx context.Context, db *sql.DB) error {
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, not WAL", mode)
-	}
-	return nil
 }
 
 // Close closes both pools. The last connection to close checkpoints the
@@ -176,32 +130,16 @@ func (db *DB) View(ctx context.Context, fn func(station.Reader) error) error {
 
 // IntegrityCheck runs SQLite's integrity check over the whole file.
 func (db *DB) IntegrityCheck(ctx context.Context) error {
-	rows, err := db.reader.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("stationdb: integrity check: %w", err)
+	if err := sqlitefile.IntegrityCheck(ctx, db.reader); err != nil {
+		return fmt.Errorf("stationdb: integrity check of %s: %w", db.path, err)
 	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("stationdb: integrity check: %w", err)
-		}
-		problems = append(problems, line)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("stationdb: integrity check: %w", err)
-	}
-	if len(problems) == 1 && problems[0] == "ok" {
-		return nil
-	}
-	return fmt.Errorf("stationdb: integrity check of %s failed: %s", db.path, strings.Join(problems, "; "))
+	return nil
 }
 
 // SchemaVersion is the version of the last migration applied.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	if err := db.reader.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+	v, err := sqlitefile.SchemaVersion(ctx, db.reader)
+	if err != nil {
 		return 0, fmt.Errorf("stationdb: schema version: %w", err)
 	}
 	return v, nil

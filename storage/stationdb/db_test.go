@@ -142,7 +142,7 @@ func TestIntegrityCheck(t *testing.T) {
 		db, err = stationdb.Open(t.Context(), path)
 		require.NoError(t, err)
 		defer func() { assert.NoError(t, db.Close()) }()
-		assert.ErrorContains(t, db.IntegrityCheck(t.Context()), "integrity check of "+path+" failed")
+		assert.ErrorContains(t, db.IntegrityCheck(t.Context()), "integrity check of "+path+": the file is damaged")
 	})
 }
 
