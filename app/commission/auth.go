@@ -9,7 +9,6 @@ import (
 	"io"
 
 	"tally/app/enrollment"
-	"tally/app/seal"
 )
 
 // maxAuthEnvelope bounds an answer to a challenge.
@@ -24,28 +23,9 @@ func (s *Service) Authenticate(ctx context.Context, raw []byte, validChallenge f
 	if err != nil {
 		return nil, err
 	}
-	env, err := seal.Parse(raw, maxAuthEnvelope)
-	if err != nil {
-		return nil, Errorf(EUnauthorized, "%v", err)
-	}
-	if len(env.Signatures) != 1 {
-		return nil, Errorf(EUnauthorized, "an answer carries exactly one signature")
-	}
-	key, err := s.freshKey(ctx, env.Signatures[0].KeyID)
+	key, opened, err := s.openSigned(ctx, raw, maxAuthEnvelope, enrollment.AuthPayloadType, "answer", EUnauthorized, true)
 	if err != nil {
 		return nil, err
-	}
-	pub, err := seal.ParsePublicKey(key.Public)
-	if err != nil {
-		return nil, err
-	}
-	ring, err := seal.NewKeyring(pub)
-	if err != nil {
-		return nil, err
-	}
-	opened, err := seal.Open(raw, maxAuthEnvelope, enrollment.AuthPayloadType, ring)
-	if err != nil {
-		return nil, Errorf(EUnauthorized, "%v", err)
 	}
 	var a enrollment.Auth
 	dec := json.NewDecoder(bytes.NewReader(opened.Payload))

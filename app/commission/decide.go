@@ -8,7 +8,6 @@ import (
 	"tally/app/audit"
 	"tally/app/election"
 	"tally/app/enrollment"
-	"tally/app/seal"
 )
 
 // maxDecisionEnvelope bounds a decision's envelope.
@@ -22,33 +21,12 @@ func (s *Service) Decide(ctx context.Context, raw []byte) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := seal.Parse(raw, maxDecisionEnvelope)
+	key, opened, err := s.openSigned(ctx, raw, maxDecisionEnvelope, election.DecisionPayloadType, "decision", EInvalid, false)
 	if err != nil {
-		return nil, Errorf(EInvalid, "%v", err)
-	}
-	if len(env.Signatures) != 1 {
-		return nil, Errorf(EInvalid, "a decision carries exactly one signature, its supervisor's")
-	}
-	key, err := s.key(ctx, env.Signatures[0].KeyID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(EUnauthorized, "key %q is not enrolled", env.Signatures[0].KeyID)
-	} else if err != nil {
 		return nil, err
 	}
 	if key.Role != enrollment.RoleSupervisor || key.Revoked() {
 		return nil, Errorf(EForbidden, "key %s is not a supervisor's key in force", key.ID)
-	}
-	pub, err := seal.ParsePublicKey(key.Public)
-	if err != nil {
-		return nil, err
-	}
-	ring, err := seal.NewKeyring(pub)
-	if err != nil {
-		return nil, err
-	}
-	opened, err := seal.Open(raw, maxDecisionEnvelope, election.DecisionPayloadType, ring)
-	if err != nil {
-		return nil, Errorf(EInvalid, "%v", err)
 	}
 	d, err := election.ParseDecision(opened.Payload)
 	if err != nil {

@@ -85,40 +85,15 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	if s.receiptKey == nil {
 		return nil, Errorf(EUnavailable, "no receipt key: tallyd cannot answer with receipts")
 	}
-	env, err := seal.Parse(raw, MaxEnvelopeSize)
+	key, opened, err := s.openSigned(ctx, raw, MaxEnvelopeSize, election.SubmissionPayloadType, "submission", EInvalid, false)
 	if err != nil {
-		return nil, Errorf(EInvalid, "%v", err)
-	}
-	if env.PayloadType != election.SubmissionPayloadType {
-		return nil, Errorf(EInvalid, "payload type %q is not a submission", env.PayloadType)
-	}
-	if len(env.Signatures) != 1 {
-		return nil, Errorf(EInvalid, "a submission carries exactly one signature, its station's; this has %d", len(env.Signatures))
-	}
-	keyID := env.Signatures[0].KeyID
-	key, err := s.key(ctx, keyID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(EUnauthorized, "key %q is not enrolled", keyID)
-	} else if err != nil {
 		return nil, err
 	}
 	if key.Role != enrollment.RoleStation {
-		return nil, Errorf(EForbidden, "key %s is a %s's, not a station's", keyID, key.Role)
+		return nil, Errorf(EForbidden, "key %s is a %s's, not a station's", key.ID, key.Role)
 	}
 	// A revoked key is refused at the commit, where a repeat of what it
 	// sent before its revocation still gets its receipt.
-	pub, err := seal.ParsePublicKey(key.Public)
-	if err != nil {
-		return nil, err
-	}
-	ring, err := seal.NewKeyring(pub)
-	if err != nil {
-		return nil, err
-	}
-	opened, err := env.Open(raw, election.SubmissionPayloadType, ring)
-	if err != nil {
-		return nil, Errorf(EInvalid, "%v", err)
-	}
 	sub, _, err := election.ParseSubmission(opened.Payload, def)
 	if err != nil {
 		return nil, Errorf(EInvalid, "%v", err)
@@ -129,7 +104,7 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	st, _ := def.Station(sub.Form.Station) // ParseSubmission checked it exists
 	return &checked{sub: &Submission{
 		Digest: opened.Digest, FormRef: FormRef{Station: st.Code, Contest: sub.Form.Contest, Form: sub.Form.Kind},
-		Municipality: st.Municipality, Version: sub.Version, Supersedes: sub.Supersedes, KeyID: keyID,
+		Municipality: st.Municipality, Version: sub.Version, Supersedes: sub.Supersedes, KeyID: key.ID,
 		PhotoSHA256: sub.Form.PhotoSHA256, Envelope: raw, SealedAt: sub.SealedAt.UTC().Truncate(time.Microsecond),
 	}}, nil
 }
