@@ -22,18 +22,14 @@ import (
 
 	"tally/app/commission"
 	"tally/app/election"
+	"tally/app/election/electiontest"
 	"tally/app/enrollment"
 	"tally/app/seal"
 	"tally/server"
 	"tally/storage/commissionlite"
 )
 
-func seededKey(tb testing.TB, n byte) *seal.PrivateKey {
-	tb.Helper()
-	k, err := seal.PrivateKeyFromSeed(bytes.Repeat([]byte{n}, 32))
-	require.NoError(tb, err)
-	return k
-}
+func seededKey(tb testing.TB, n byte) *seal.PrivateKey { return electiontest.Key(n) }
 
 // The commission's keys: definition 1, receipt 2, publication 3. Station
 // and supervisor keys are seeded from 10 up.
@@ -42,43 +38,18 @@ const (
 	receiptSeed    = 2
 )
 
-var (
-	signedOnce sync.Once
-	signedDef  []byte
-)
-
 // twoMunicipalities is the demo assembly election trimmed to its first
 // two municipalities (so that one supervisor can be refused another's),
-// signed by the seeded definition key; made once per test binary.
-func twoMunicipalities(tb testing.TB) []byte {
-	signedOnce.Do(func() {
-		d, err := election.Demo(election.DemoOptions{Seed: 2026, Kind: election.Assembly, Keys: election.Keys{
-			Definition:  seal.EncodePublicKey(seededKey(tb, definitionSeed).Public()),
-			Receipt:     seal.EncodePublicKey(seededKey(tb, receiptSeed).Public()),
-			Publication: seal.EncodePublicKey(seededKey(tb, 3).Public()),
-		}})
-		require.NoError(tb, err)
-		keep := map[string]bool{d.Municipalities[0].Code: true, d.Municipalities[1].Code: true}
-		d.Municipalities = d.Municipalities[:2]
-		keepIf(&d.VotingCentres, func(v election.VotingCentre) bool { return keep[v.Municipality] })
-		keepIf(&d.Stations, func(s election.Station) bool { return keep[s.Municipality] })
-		keepIf(&d.Contests, func(c election.Contest) bool { return c.Municipality == "" || keep[c.Municipality] })
-		signedDef, err = election.Sign(d, seededKey(tb, definitionSeed))
-		require.NoError(tb, err)
-	})
-	require.NotNil(tb, signedDef)
-	return signedDef
-}
-
-func keepIf[T any](list *[]T, keep func(T) bool) {
-	out := (*list)[:0]
-	for _, x := range *list {
-		if keep(x) {
-			out = append(out, x)
-		}
+// signed by the seeded definition key; made once.
+var twoMunicipalitiesOnce = sync.OnceValue(func() []byte {
+	_, signed, err := electiontest.Election(electiontest.Options{Municipalities: 2})
+	if err != nil {
+		panic(err)
 	}
-	*list = out
-}
+	return signed
+})
+
+func twoMunicipalities(tb testing.TB) []byte { return twoMunicipalitiesOnce() }
 
 // clock is a test clock; step is added each time it is read.
 type clock struct {

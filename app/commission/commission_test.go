@@ -24,13 +24,13 @@ func kind(t *testing.T, err error) commission.Kind {
 
 func TestImportElection(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.svc.ImportElection(e.ctx, twoMunicipalities(t), seal.Fingerprint(seededKey(t, 1).ID()), "test")
+	_, err := e.svc.ImportElection(e.ctx, twoMunicipalities(), seal.Fingerprint(seededKey(t, 1).ID()), "test")
 	assert.Equal(t, commission.EConflict, kind(t, err), "a server holds one election")
 
 	other := newEnvWithoutElection(t)
-	_, err = other.svc.ImportElection(other.ctx, twoMunicipalities(t), seal.Fingerprint(seededKey(t, 9).ID()), "test")
+	_, err = other.svc.ImportElection(other.ctx, twoMunicipalities(), seal.Fingerprint(seededKey(t, 9).ID()), "test")
 	assert.Equal(t, commission.EInvalid, kind(t, err), "a definition not signed by the printed key")
-	tampered := append([]byte(nil), twoMunicipalities(t)...)
+	tampered := append([]byte(nil), twoMunicipalities()...)
 	tampered[len(tampered)/3] ^= 1
 	_, err = other.svc.ImportElection(other.ctx, tampered, seal.Fingerprint(seededKey(t, 1).ID()), "test")
 	assert.Equal(t, commission.EInvalid, kind(t, err))

@@ -1,7 +1,6 @@
 package commission_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,54 +14,21 @@ import (
 
 	"tally/app/commission"
 	"tally/app/election"
+	"tally/app/election/electiontest"
 	"tally/app/enrollment"
 	"tally/app/seal"
 	"tally/storage/commissionlite"
 )
 
-func seededKey(tb testing.TB, n byte) *seal.PrivateKey {
-	tb.Helper()
-	k, err := seal.PrivateKeyFromSeed(bytes.Repeat([]byte{n}, 32))
-	require.NoError(tb, err)
-	return k
-}
+func seededKey(tb testing.TB, n byte) *seal.PrivateKey { return electiontest.Key(n) }
 
-var (
-	signedOnce sync.Once
-	signedDef  []byte
-)
-
-// twoMunicipalities is the demo assembly election trimmed to its first two
-// municipalities, signed by the seeded definition key.
-func twoMunicipalities(tb testing.TB) []byte {
-	signedOnce.Do(func() {
-		d, err := election.Demo(election.DemoOptions{Seed: 2026, Kind: election.Assembly, Keys: election.Keys{
-			Definition:  seal.EncodePublicKey(seededKey(tb, 1).Public()),
-			Receipt:     seal.EncodePublicKey(seededKey(tb, 2).Public()),
-			Publication: seal.EncodePublicKey(seededKey(tb, 3).Public()),
-		}})
-		require.NoError(tb, err)
-		keep := map[string]bool{d.Municipalities[0].Code: true, d.Municipalities[1].Code: true}
-		d.Municipalities = d.Municipalities[:2]
-		var vcs []election.VotingCentre
-		for _, v := range d.VotingCentres {
-			if keep[v.Municipality] {
-				vcs = append(vcs, v)
-			}
-		}
-		d.VotingCentres = vcs
-		var sts []election.Station
-		for _, s := range d.Stations {
-			if keep[s.Municipality] {
-				sts = append(sts, s)
-			}
-		}
-		d.Stations = sts
-		signedDef, err = election.Sign(d, seededKey(tb, 1))
-		require.NoError(tb, err)
-	})
-	return signedDef
-}
+var twoMunicipalities = sync.OnceValue(func() []byte {
+	_, signed, err := electiontest.Election(electiontest.Options{Municipalities: 2})
+	if err != nil {
+		panic(err)
+	}
+	return signed
+})
 
 // clock moves on a millisecond each time it is read.
 type clock struct{ ns atomic.Int64 }
@@ -90,7 +56,7 @@ func newEnv(tb testing.TB) *env {
 	e.svc = commission.New(store, commission.Options{Now: c.Now, ReceiptKey: e.receipt})
 	tb.Cleanup(e.svc.Close)
 	var err error
-	e.def, err = e.svc.ImportElection(ctx, twoMunicipalities(tb), seal.Fingerprint(seededKey(tb, 1).ID()), "test")
+	e.def, err = e.svc.ImportElection(ctx, twoMunicipalities(), seal.Fingerprint(seededKey(tb, 1).ID()), "test")
 	require.NoError(tb, err)
 	require.NoError(tb, e.svc.Ready(ctx))
 	for _, role := range []enrollment.Role{enrollment.RoleStation, enrollment.RoleSupervisor} {

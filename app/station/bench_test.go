@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tally/app/election"
+	"tally/app/election/electiontest"
 	"tally/app/station"
 	"tally/storage/stationdb"
 )
@@ -76,12 +77,14 @@ func BenchmarkSealAndQueue(b *testing.B) {
 // stored definition's signature and load it, and read the station's status.
 func BenchmarkOpenStore(b *testing.B) {
 	c := newCommission(b)
+	_, full, err := electiontest.Election(electiontest.Options{})
+	require.NoError(b, err)
 	path := b.TempDir() + "/station.db"
 	ctx := context.Background()
 	db, err := stationdb.Open(ctx, path)
 	require.NoError(b, err)
 	svc := station.New(db, station.Options{KDF: testKDF})
-	_, err = svc.Provision(ctx, station.ProvisionRequest{Definition: demoDefinition(b, election.Assembly, c, nil),
+	_, err = svc.Provision(ctx, station.ProvisionRequest{Definition: full,
 		Fingerprint: c.fingerprint(), Station: stationCode, PIN: []byte(testPIN), By: "Arta Krasniqi"})
 	require.NoError(b, err)
 	require.NoError(b, db.Close())

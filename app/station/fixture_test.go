@@ -1,7 +1,6 @@
 package station_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"maps"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tally/app/election"
+	"tally/app/election/electiontest"
 	"tally/app/seal"
 	"tally/app/station"
 	"tally/storage/stationdb"
@@ -30,12 +30,7 @@ type commission struct {
 	definition, receipt, publication, supervisor *seal.PrivateKey
 }
 
-func seededKey(tb testing.TB, n byte) *seal.PrivateKey {
-	tb.Helper()
-	k, err := seal.PrivateKeyFromSeed(bytes.Repeat([]byte{n}, 32))
-	require.NoError(tb, err)
-	return k
-}
+func seededKey(tb testing.TB, n byte) *seal.PrivateKey { return electiontest.Key(n) }
 
 func newCommission(tb testing.TB) commission {
 	return commission{definition: seededKey(tb, 1), receipt: seededKey(tb, 2),
@@ -50,61 +45,22 @@ func (c commission) supervisors(tb testing.TB) *seal.Keyring {
 	return ring
 }
 
-// demoDefinition is the whole demo election of the given kind, signed.
-func demoDefinition(tb testing.TB, kind election.Kind, c commission, keep func(*election.Definition)) []byte {
-	tb.Helper()
-	d, err := election.Demo(election.DemoOptions{Seed: 2026, Kind: kind, Keys: election.Keys{
-		Definition:  seal.EncodePublicKey(c.definition.Public()),
-		Receipt:     seal.EncodePublicKey(c.receipt.Public()),
-		Publication: seal.EncodePublicKey(c.publication.Public()),
-	}})
-	require.NoError(tb, err)
-	if keep != nil {
-		keep(d)
-	}
-	signed, err := election.Sign(d, c.definition)
-	require.NoError(tb, err)
-	return signed
-}
-
-// firstMunicipalityOnly trims the demo election to its first municipality,
-// which keeps every kind of form and makes loading it fast enough to do
-// for each fuzzing input.
-func firstMunicipalityOnly(d *election.Definition) {
-	m := d.Municipalities[0].Code
-	d.Municipalities = d.Municipalities[:1]
-	keepIf(&d.VotingCentres, func(v election.VotingCentre) bool { return v.Municipality == m })
-	keepIf(&d.Stations, func(s election.Station) bool { return s.Municipality == m })
-	keepIf(&d.Contests, func(c election.Contest) bool { return c.Municipality == "" || c.Municipality == m })
-}
-
-func keepIf[T any](list *[]T, keep func(T) bool) {
-	out := (*list)[:0]
-	for _, x := range *list {
-		if keep(x) {
-			out = append(out, x)
+var smallSigned = sync.OnceValue(func() map[election.Kind][]byte {
+	out := map[election.Kind][]byte{}
+	for _, kind := range []election.Kind{election.Assembly, election.Municipal} {
+		_, signed, err := electiontest.Election(electiontest.Options{Kind: kind, Municipalities: 1})
+		if err != nil {
+			panic(err)
 		}
+		out[kind] = signed
 	}
-	*list = out
-}
-
-var (
-	smallOnce   sync.Once
-	smallSigned map[election.Kind][]byte
-)
+	return out
+})
 
 // smallDefinition is the first municipality of the demo election, signed
-// by the fixed commission keys; made once per test binary.
-func smallDefinition(tb testing.TB, kind election.Kind) []byte {
-	smallOnce.Do(func() {
-		c := newCommission(tb)
-		smallSigned = map[election.Kind][]byte{
-			election.Assembly:  demoDefinition(tb, election.Assembly, c, firstMunicipalityOnly),
-			election.Municipal: demoDefinition(tb, election.Municipal, c, firstMunicipalityOnly),
-		}
-	})
-	return smallSigned[kind]
-}
+// by the fixed commission keys: every kind of form, and quick enough to
+// load for each fuzzing input.
+func smallDefinition(tb testing.TB, kind election.Kind) []byte { return smallSigned()[kind] }
 
 // clock is a test clock that moves on a millisecond each time it is read.
 type clock struct{ ns atomic.Int64 }

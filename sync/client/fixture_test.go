@@ -23,6 +23,7 @@ import (
 
 	"tally/app/commission"
 	"tally/app/election"
+	"tally/app/election/electiontest"
 	"tally/app/enrollment"
 	"tally/app/seal"
 	"tally/server"
@@ -30,12 +31,7 @@ import (
 	"tally/sync/client"
 )
 
-func seededKey(tb testing.TB, n byte) *seal.PrivateKey {
-	tb.Helper()
-	k, err := seal.PrivateKeyFromSeed(bytes.Repeat([]byte{n}, 32))
-	require.NoError(tb, err)
-	return k
-}
+func seededKey(tb testing.TB, n byte) *seal.PrivateKey { return electiontest.Key(n) }
 
 // The commission's keys: definition 1, receipt 2, publication 3. Station
 // and supervisor keys are seeded from 10 up; 99 is nobody's.
@@ -49,42 +45,18 @@ func receiptKey(tb testing.TB) string {
 	return seal.EncodePublicKey(seededKey(tb, receiptSeed).Public())
 }
 
-var (
-	signedOnce gosync.Once
-	signedDef  []byte
-)
-
-// twoMunicipalities is the demo assembly election trimmed to its first two
-// municipalities, signed by the seeded definition key; made once.
-func twoMunicipalities(tb testing.TB) []byte {
-	signedOnce.Do(func() {
-		d, err := election.Demo(election.DemoOptions{Seed: 2026, Kind: election.Assembly, Keys: election.Keys{
-			Definition:  seal.EncodePublicKey(seededKey(tb, definitionSeed).Public()),
-			Receipt:     receiptKey(tb),
-			Publication: seal.EncodePublicKey(seededKey(tb, 3).Public()),
-		}})
-		require.NoError(tb, err)
-		keep := map[string]bool{d.Municipalities[0].Code: true, d.Municipalities[1].Code: true}
-		d.Municipalities = d.Municipalities[:2]
-		keepIf(&d.VotingCentres, func(v election.VotingCentre) bool { return keep[v.Municipality] })
-		keepIf(&d.Stations, func(s election.Station) bool { return keep[s.Municipality] })
-		keepIf(&d.Contests, func(c election.Contest) bool { return c.Municipality == "" || keep[c.Municipality] })
-		signedDef, err = election.Sign(d, seededKey(tb, definitionSeed))
-		require.NoError(tb, err)
-	})
-	require.NotNil(tb, signedDef)
-	return signedDef
-}
-
-func keepIf[T any](list *[]T, keep func(T) bool) {
-	out := (*list)[:0]
-	for _, x := range *list {
-		if keep(x) {
-			out = append(out, x)
-		}
+// twoMunicipalities is the demo assembly election trimmed to its first
+// two municipalities (so that one supervisor can be refused another's),
+// signed by the seeded definition key; made once.
+var twoMunicipalitiesOnce = gosync.OnceValue(func() []byte {
+	_, signed, err := electiontest.Election(electiontest.Options{Municipalities: 2})
+	if err != nil {
+		panic(err)
 	}
-	*list = out
-}
+	return signed
+})
+
+func twoMunicipalities(tb testing.TB) []byte { return twoMunicipalitiesOnce() }
 
 // clock is a test clock; step is added each time it is read.
 type clock struct {
@@ -113,7 +85,9 @@ var tokenEpoch = time.Date(2031, 3, 1, 8, 0, 0, 0, time.UTC)
 type front struct {
 	next      http.Handler
 	mu        gosync.Mutex
-	seen      []string
+	seen      []string // each request in the order it arrived, with its answer once answered
+	arrived   []string // each request as it arrives
+	busy      gosync.WaitGroup
 	intercept func(w http.ResponseWriter, r *http.Request) bool
 }
 
@@ -143,25 +117,32 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	ic := f.intercept
+	f.arrived = append(f.arrived, line)
+	slot := len(f.seen)
+	f.seen = append(f.seen, line)
+	f.busy.Add(1)
 	f.mu.Unlock()
+	defer f.busy.Done()
 	if ic != nil && ic(w, r) {
-		f.note(line + " intercepted")
+		f.note(slot, line+" intercepted")
 		return
 	}
 	if f.next == nil {
 		http.NotFound(w, r)
-		f.note(line + " 404")
+		f.note(slot, line+" 404")
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	f.next.ServeHTTP(sw, r)
-	f.note(line + " " + strconv.Itoa(sw.status))
+	f.note(slot, line+" "+strconv.Itoa(sw.status))
 }
 
-func (f *front) note(line string) {
+// note writes a request's line with its answer in the place where it
+// arrived.
+func (f *front) note(slot int, line string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.seen = append(f.seen, line)
+	f.seen[slot] = line
 }
 
 // step sets (or, with nil, clears) the test's own answers.
@@ -171,8 +152,10 @@ func (f *front) step(ic func(w http.ResponseWriter, r *http.Request) bool) {
 	f.intercept = ic
 }
 
-// lines are the requests seen so far whose line starts with prefix.
+// lines are the requests seen so far whose line starts with prefix, in the
+// order they arrived, once every one of them is answered.
 func (f *front) lines(prefix string) []string {
+	f.busy.Wait()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
@@ -184,16 +167,30 @@ func (f *front) lines(prefix string) []string {
 	return out
 }
 
-func (f *front) count(prefix string) int { return len(f.lines(prefix)) }
+// count is how many requests whose line starts with prefix arrived,
+// answered or not (a client may stop reading an answer halfway).
+func (f *front) count(prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, l := range f.arrived {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
 
 // mark is where the log of requests stands, to read what came after.
 func (f *front) mark() int {
+	f.busy.Wait()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.seen)
 }
 
 func (f *front) since(mark int) []string {
+	f.busy.Wait()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.seen[mark:]...)

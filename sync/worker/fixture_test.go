@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 
 	"tally/app/commission"
 	"tally/app/election"
+	"tally/app/election/electiontest"
 	"tally/app/enrollment"
 	"tally/app/seal"
 	"tally/app/station"
@@ -27,54 +27,17 @@ import (
 
 const testPIN = "4719-2853"
 
-func seededKey(tb testing.TB, n byte) *seal.PrivateKey {
-	tb.Helper()
-	k, err := seal.PrivateKeyFromSeed(bytes.Repeat([]byte{n}, 32))
-	require.NoError(tb, err)
-	return k
-}
-
-var (
-	defOnce sync.Once
-	signed  []byte
-)
+func seededKey(tb testing.TB, n byte) *seal.PrivateKey { return electiontest.Key(n) }
 
 // definition is the demo municipal election trimmed to its first
 // municipality: a station fills two forms.
-func definition(tb testing.TB) []byte {
-	defOnce.Do(func() {
-		d, err := election.Demo(election.DemoOptions{Seed: 3, Kind: election.Municipal, Keys: election.Keys{
-			Definition:  seal.EncodePublicKey(seededKey(tb, 1).Public()),
-			Receipt:     seal.EncodePublicKey(seededKey(tb, 2).Public()),
-			Publication: seal.EncodePublicKey(seededKey(tb, 3).Public()),
-		}})
-		require.NoError(tb, err)
-		m := d.Municipalities[0].Code
-		d.Municipalities = d.Municipalities[:1]
-		var vcs []election.VotingCentre
-		for _, v := range d.VotingCentres {
-			if v.Municipality == m {
-				vcs = append(vcs, v)
-			}
-		}
-		var sts []election.Station
-		for _, s := range d.Stations {
-			if s.Municipality == m {
-				sts = append(sts, s)
-			}
-		}
-		var cs []election.Contest
-		for _, c := range d.Contests {
-			if c.Municipality == m {
-				cs = append(cs, c)
-			}
-		}
-		d.VotingCentres, d.Stations, d.Contests = vcs, sts, cs
-		signed, err = election.Sign(d, seededKey(tb, 1))
-		require.NoError(tb, err)
-	})
+var definition = sync.OnceValue(func() []byte {
+	_, signed, err := electiontest.Election(electiontest.Options{Kind: election.Municipal, Seed: 3, Municipalities: 1})
+	if err != nil {
+		panic(err)
+	}
 	return signed
-}
+})
 
 // rig is a real commission behind a switchable front, and a real station
 // enrolled with it.
@@ -124,7 +87,7 @@ func newRig(tb testing.TB) *rig {
 	tb.Cleanup(func() { _ = r.cstore.Close() })
 	r.comm = commission.New(r.cstore, commission.Options{ReceiptKey: seededKey(tb, 2)})
 	tb.Cleanup(r.comm.Close)
-	_, err = r.comm.ImportElection(ctx, definition(tb), seal.Fingerprint(seededKey(tb, 1).ID()), "test")
+	_, err = r.comm.ImportElection(ctx, definition(), seal.Fingerprint(seededKey(tb, 1).ID()), "test")
 	require.NoError(tb, err)
 	srv, err := server.New(server.Config{Service: r.comm})
 	require.NoError(tb, err)
@@ -137,10 +100,10 @@ func newRig(tb testing.TB) *rig {
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = r.sdb.Close() })
 	r.st = station.New(r.sdb, station.Options{KDF: seal.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
-	r.def, _, err = station.OpenDefinition(definition(tb))
+	r.def, _, err = station.OpenDefinition(definition())
 	require.NoError(tb, err)
 	r.me = &r.def.Stations[0]
-	_, err = r.st.Provision(ctx, station.ProvisionRequest{Definition: definition(tb),
+	_, err = r.st.Provision(ctx, station.ProvisionRequest{Definition: definition(),
 		Fingerprint: seal.Fingerprint(seededKey(tb, 1).ID()), Station: r.me.Code, PIN: []byte(testPIN), By: "Arta Krasniqi"})
 	require.NoError(tb, err)
 	r.key, err = r.st.Unlock(ctx, []byte(testPIN))
