@@ -145,7 +145,10 @@ func New(cfg Config) (*Server, error) {
 		s.mux.Handle(rt.pattern(), s.wrap(rt))
 		names = append(names, rt.pattern())
 	}
-	s.metrics = newMetrics(append(names, unmatchedRoute))
+	s.metrics = newMetrics(s.svc)
+	for _, name := range append(names, unmatchedRoute) {
+		s.metrics.durations.WithLabelValues(name) // every route shows, from the first scrape
+	}
 	s.handler = http.HandlerFunc(s.serveFront)
 	return s, nil
 }
