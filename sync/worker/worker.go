@@ -100,6 +100,10 @@ type Worker struct {
 	loggedIn  bool
 	state     State
 	delivered []Item
+	// holdUntil is when the server last asked, with Retry-After, to hear
+	// from this station again: every request waits for it, not only the
+	// one that was answered so.
+	holdUntil time.Time
 }
 
 // New makes a Worker.
@@ -227,6 +231,12 @@ func (w *Worker) pass(ctx context.Context) (time.Time, error) {
 			next = earliest(next, p.Delivery.NextAttempt)
 			continue
 		}
+		if hold := w.hold(); !hold.IsZero() {
+			held[p.Key] = true
+			it.Phase, it.RetryAt = Waiting, hold
+			next = earliest(next, hold)
+			continue
+		}
 		it.Phase = Sending
 		w.publish(items)
 		if err := w.sendOne(ctx, p, it); err != nil {
@@ -270,6 +280,7 @@ func (w *Worker) sendOne(ctx context.Context, p station.Pending, it *Item) error
 	out := w.send.Submit(ctx, p.Digest, p.Envelope)
 	now := w.now()
 	w.setOnline(out.Status != 0)
+	w.holdFor(out.RetryAfter)
 	d := p.Delivery
 	d.Digest = p.Digest
 	d.Attempts++
@@ -313,12 +324,20 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 		w.setPhotos(len(photos), true, items)
 		return time.Time{}, nil // Wake comes with SetKey
 	}
-	retry := w.now().Add(w.backoff.wait(1, false, 0, w.rng))
+	if hold := w.hold(); !hold.IsZero() {
+		w.setPhotos(len(photos), false, items)
+		return hold, nil
+	}
+	retry := func(err error) time.Time {
+		w.setOnline(answered(err))
+		w.holdFor(client.RetryAfterOf(err))
+		return earliest(w.hold(), w.now().Add(w.backoff.wait(1, answered(err), client.RetryAfterOf(err), w.rng)))
+	}
 	if !loggedIn {
 		if err := w.send.Login(ctx, key); err != nil {
 			w.setError("login: " + err.Error())
 			w.setPhotos(len(photos), false, items)
-			return retry, nil
+			return retry(err), nil
 		}
 		w.mu.Lock()
 		w.loggedIn = true
@@ -333,8 +352,9 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 		if err := w.send.Upload(ctx, ph.SHA256, data); err != nil {
 			w.setError("photo " + ph.SHA256[:12] + ": " + err.Error())
 			w.setPhotos(left, false, items)
-			return retry, nil
+			return retry(err), nil
 		}
+		w.setOnline(true)
 		if err := w.st.RecordUpload(ctx, ph.SHA256); err != nil {
 			return time.Time{}, err
 		}
@@ -342,6 +362,37 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 	}
 	w.setPhotos(0, false, items)
 	return time.Time{}, nil
+}
+
+// answered reports whether a failed request got an answer from a server.
+func answered(err error) bool {
+	var r *client.RetryError
+	if errors.As(err, &r) {
+		return r.Status != 0
+	}
+	return client.IsRefused(err)
+}
+
+// holdFor makes every request wait d, as a server asked.
+func (w *Worker) holdFor(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	w.mu.Lock()
+	if until := w.now().Add(d); until.After(w.holdUntil) {
+		w.holdUntil = until
+	}
+	w.mu.Unlock()
+}
+
+// hold is when requests may go again, zero when they may now.
+func (w *Worker) hold() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.holdUntil.After(w.now()) {
+		return w.holdUntil
+	}
+	return time.Time{}
 }
 
 func (w *Worker) remember(it Item) {
