@@ -89,6 +89,9 @@ func (c *Client) uploadOffset(ctx context.Context, op, path string, size int64) 
 		return 0, err
 	}
 	switch {
+	case a.status == http.StatusOK && a.header.Get("Upload-Length") == "":
+		// Not the commission's answer (a captive portal's page): try again.
+		return 0, badAnswer(rq, a, "the answer is not the upload's state (no Upload-Length)")
 	case a.status == http.StatusOK:
 		if n, err := strconv.ParseInt(a.header.Get("Upload-Length"), 10, 64); err != nil || n != size {
 			return 0, &RefusedError{Op: op, Server: a.server, Status: a.status,

@@ -164,8 +164,10 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 func (w *Worker) loop(ctx context.Context, follow bool) error {
+	woken := false
 	for {
-		next, err := w.pass(ctx)
+		next, err := w.pass(ctx, woken)
+		woken = false
 		if err != nil {
 			switch {
 			case ctx.Err() != nil && follow:
@@ -192,6 +194,7 @@ func (w *Worker) loop(ctx context.Context, follow bool) error {
 			return ErrStopped
 		case <-due:
 		case <-w.wake:
+			woken = true
 		}
 		if timer != nil {
 			timer.Stop()
@@ -201,7 +204,9 @@ func (w *Worker) loop(ctx context.Context, follow bool) error {
 
 // pass sends what is due, in the order sealed, and uploads the photos
 // that wait. It returns when the next attempt is due (zero: nothing waits).
-func (w *Worker) pass(ctx context.Context) (time.Time, error) {
+// After a Wake (the network is back, something was sealed) the versions
+// waiting out a retry go at once, unless a server asked to wait.
+func (w *Worker) pass(ctx context.Context, woken bool) (time.Time, error) {
 	pending, err := w.st.Pending(ctx)
 	if err != nil {
 		return time.Time{}, err
@@ -226,7 +231,7 @@ func (w *Worker) pass(ctx context.Context) (time.Time, error) {
 			held[p.Key] = true
 			continue
 		}
-		if p.Delivery.NextAttempt.After(w.now()) {
+		if !woken && p.Delivery.NextAttempt.After(w.now()) {
 			held[p.Key] = true
 			next = earliest(next, p.Delivery.NextAttempt)
 			continue
