@@ -15,11 +15,11 @@ import (
 type Backoff struct {
 	Base    time.Duration // first wait after a server's error: 1 s
 	Max     time.Duration // longest wait: 5 min
-	Offline time.Duration // wait while no server answers: 2 s
+	Offline time.Duration // wait while no server answers: 0.75–1.5 s
 }
 
 // DefaultBackoff is the backoff of the desktop app and `tally sync`.
-var DefaultBackoff = Backoff{Base: time.Second, Max: 5 * time.Minute, Offline: 2 * time.Second}
+var DefaultBackoff = Backoff{Base: time.Second, Max: 5 * time.Minute, Offline: 1500 * time.Millisecond}
 
 // wait is how long to wait after the n-th failed attempt in a row (n ≥ 1).
 func (b Backoff) wait(n int, serverAnswered bool, retryAfter time.Duration, rng *rand.Rand) time.Duration {
