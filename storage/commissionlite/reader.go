@@ -3,13 +3,13 @@ package commissionlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"tally/app/audit"
 	"tally/app/commission"
 	"tally/app/enrollment"
+	"tally/storage/sqlitefile"
 )
 
 // readTx is a commission.Reader over one transaction: View's read-only one
@@ -306,7 +306,7 @@ func (r *readTx) AuditRecords(fn func(audit.Record) error) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		rec, err := scanAudit(rows)
+		rec, err := sqlitefile.ScanAudit(rows)
 		if err != nil {
 			return fmt.Errorf("commissionlite: audit: %w", err)
 		}
@@ -322,27 +322,11 @@ func (r *readTx) AuditRecords(fn func(audit.Record) error) error {
 
 // lastAudit is the chain's head, nil when the chain is empty.
 func (r *readTx) lastAudit() (*audit.Record, error) {
-	rec, err := scanAudit(r.queryRow(qLastAudit))
+	rec, err := sqlitefile.ScanAudit(r.queryRow(qLastAudit))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	return rec, err
-}
-
-func scanAudit(row scanner) (*audit.Record, error) {
-	var (
-		rec         audit.Record
-		seq         int64
-		at, details string
-	)
-	if err := row.Scan(&seq, &at, &rec.Action, &rec.Subject, &rec.Actor, &details, &rec.Prev, &rec.Hash); err != nil {
-		return nil, err
-	}
-	rec.Seq = uint64(seq)
-	rec.Details = json.RawMessage(details)
-	var err error
-	rec.At, err = parseTime(at)
-	return &rec, err
 }
 
 func (r *readTx) Counts() (commission.Counts, error) {

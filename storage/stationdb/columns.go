@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"tally/storage/sqlitefile"
 )
 
-// timeLayout is RFC 3339 in UTC with all nine digits of the fraction: the
-// text sorts in the order of the times it holds (RFC3339Nano drops
-// trailing zeros, and "05Z" would sort after "05.1Z"), and it parses back
-// to the same instant, to the nanosecond.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+func formatTime(t time.Time) string { return sqlitefile.FormatTime(t) }
 
 // formatOptionalTime stores the zero time as "".
 func formatOptionalTime(t time.Time) string {
@@ -34,13 +30,7 @@ func parseOptionalTime(s string) (time.Time, error) {
 }
 
 // parseTime reads a stored time, in UTC.
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
-	}
-	return t.UTC(), nil
-}
+func parseTime(s string) (time.Time, error) { return sqlitefile.ParseTime(s) }
 
 // sqlUint is a uint64 as SQLite's signed 64-bit integer: a sequence or a
 // receipt number past 2^63 is refused rather than stored negative.

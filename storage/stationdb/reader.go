@@ -10,6 +10,7 @@ import (
 	"tally/app/audit"
 	"tally/app/election"
 	"tally/app/station"
+	"tally/storage/sqlitefile"
 )
 
 // readTx is a station.Reader over one transaction: View's read-only one or
@@ -463,13 +464,13 @@ func (r *readTx) Uploaded(sha256 string) (bool, error) {
 // so that verifying a long chain holds one record. fn's error ends it and
 // is returned as it is.
 func (r *readTx) AuditRecords(fn func(audit.Record) error) error {
-	rows, err := r.tx.QueryContext(r.ctx, "SELECT "+auditColumns+" FROM audit ORDER BY seq")
+	rows, err := r.tx.QueryContext(r.ctx, "SELECT "+sqlitefile.AuditColumns+" FROM audit ORDER BY seq")
 	if err != nil {
 		return fmt.Errorf("stationdb: audit: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		rec, err := scanAudit(rows)
+		rec, err := sqlitefile.ScanAudit(rows)
 		if err != nil {
 			return fmt.Errorf("stationdb: audit: %w", err)
 		}
@@ -483,29 +484,11 @@ func (r *readTx) AuditRecords(fn func(audit.Record) error) error {
 	return nil
 }
 
-const auditColumns = "seq, at, action, subject, actor, details, prev, hash"
-
 // lastAudit is the chain's head, nil when the chain is empty.
 func lastAudit(ctx context.Context, tx *sql.Tx) (*audit.Record, error) {
-	rec, err := scanAudit(tx.QueryRowContext(ctx, "SELECT "+auditColumns+" FROM audit ORDER BY seq DESC LIMIT 1"))
+	rec, err := sqlitefile.ScanAudit(tx.QueryRowContext(ctx, "SELECT "+sqlitefile.AuditColumns+" FROM audit ORDER BY seq DESC LIMIT 1"))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	return rec, err
-}
-
-func scanAudit(row scanner) (*audit.Record, error) {
-	var (
-		rec         audit.Record
-		seq         int64
-		at, details string
-	)
-	if err := row.Scan(&seq, &at, &rec.Action, &rec.Subject, &rec.Actor, &details, &rec.Prev, &rec.Hash); err != nil {
-		return nil, err
-	}
-	rec.Seq = uint64(seq)
-	rec.Details = json.RawMessage(details)
-	var err error
-	rec.At, err = parseTime(at)
-	return &rec, err
 }

@@ -11,6 +11,7 @@ import (
 	"tally/app/audit"
 	"tally/app/election"
 	"tally/app/station"
+	"tally/storage/sqlitefile"
 )
 
 // writeTx is a station.Tx over Update's transaction.
@@ -280,7 +281,7 @@ func (w *writeTx) Audit(at time.Time, e audit.Event) error {
 		return err
 	}
 	// at is stored as the very text the hash covers.
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO audit (`+sqlitefile.AuditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		seq, rec.At.UTC().Format(time.RFC3339Nano), rec.Action, rec.Subject, rec.Actor, string(rec.Details),
 		rec.Prev, rec.Hash); err != nil {
 		return fmt.Errorf("stationdb: audit %s: %w", e.Action, err)
