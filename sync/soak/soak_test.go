@@ -188,8 +188,8 @@ func TestSoak(t *testing.T) {
 	proxy.SetChooser(nil)
 	windowEnd := time.Now()
 	if late := windowEnd.Sub(soakStart) - cfg.window; late > time.Second {
-		t.Logf("the window ended %s late: the outages took longer than planned (the longest %s)",
-			late.Round(time.Millisecond), counts.longest.Round(time.Millisecond))
+		t.Logf("the window ended %s late: the outages took longer than planned (%s)",
+			late.Round(time.Millisecond), counts.lasted())
 	}
 	busyAtWindowEnd := left.Load()
 	wg.Wait()
@@ -244,11 +244,10 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("soak: %d stations, %d sealed versions, %d photos; %d requests through the proxy in %s",
 		len(stations), sealed, photos, len(evs), lastDone.Sub(soakStart).Round(time.Millisecond))
-	t.Logf("faults in the %s window: %d on requests (%s); %d times no connection for %s, %d SIGKILLs of tallyd (restarted after %s), "+
-		"%d times a certificate the definition does not pin for %s (%d handshakes refused by the stations; %d broken off); "+
-		"the longest outage lasted %s",
-		cfg.window, total, kinds, counts.down, cfg.outage, counts.kills, cfg.outage, counts.wrongCert, cfg.outage, refusedTLS, brokenTLS,
-		counts.longest.Round(time.Millisecond))
+	t.Logf("faults in the %s window: %d on requests (%s); %d times no connection, %d SIGKILLs of tallyd and restarts, "+
+		"%d times a certificate the definition does not pin (%d handshakes refused by the stations; %d broken off), "+
+		"each planned for %s, the longest of each as it came out: %s",
+		cfg.window, total, kinds, counts.down, counts.kills, counts.wrongCert, refusedTLS, brokenTLS, cfg.outage, counts.lasted())
 	t.Logf("requests (during the window / after it; of which unanswered): %s", routes)
 	t.Logf("after the window: %d stations still sending; the last outbox empty %s later (the stations' files closed %s after that)",
 		busyAtWindowEnd, lastDone.Sub(windowEnd).Round(time.Millisecond), drainEnd.Sub(lastDone).Round(time.Millisecond))
@@ -416,14 +415,24 @@ func planOutages(cfg soakConfig) []outage {
 
 type outageCounts struct {
 	down, kills, wrongCert int
-	longest                time.Duration // the longest outage, as it came out
+	// longest is how long the longest outage of each kind lasted, as it
+	// came out (a restart of tallyd takes its time).
+	longest map[string]time.Duration
+}
+
+func (n outageCounts) lasted() string {
+	var out []string
+	for _, kind := range []string{"down", "kill", "wrong-cert"} {
+		out = append(out, fmt.Sprintf("%s %s", kind, n.longest[kind].Round(time.Millisecond)))
+	}
+	return strings.Join(out, ", ")
 }
 
 // runOutages carries the outages out, on the window's clock, and returns
 // once the window is over and the server is whole again.
 func runOutages(t *testing.T, cfg soakConfig, start time.Time, plan []outage, proxy *faults.Proxy, td *harness.Tallyd,
 	good, wrong *faults.Certificate) outageCounts {
-	var n outageCounts
+	n := outageCounts{longest: map[string]time.Duration{}}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	until := func(at time.Duration) {
@@ -451,7 +460,7 @@ func runOutages(t *testing.T, cfg soakConfig, start time.Time, plan []outage, pr
 			proxy.SetCertificate(good)
 			n.wrongCert++
 		}
-		n.longest = max(n.longest, time.Since(began))
+		n.longest[o.kind] = max(n.longest[o.kind], time.Since(began))
 	}
 	until(cfg.window)
 	return n
