@@ -353,16 +353,14 @@ func (p *Proxy) accept(ln net.Listener) {
 	}
 }
 
-// dropConns resets every open connection.
+// dropConns resets every open connection. Each on its own goroutine: a
+// Close waits for the connection's handler to leave its Read, which under
+// load takes a while, thousands of times over.
 func (p *Proxy) dropConns() {
 	p.mu.Lock()
-	conns := make([]net.Conn, 0, len(p.conns))
+	defer p.mu.Unlock()
 	for c := range p.conns {
-		conns = append(conns, c)
-	}
-	p.mu.Unlock()
-	for _, c := range conns {
-		reset(c)
+		go reset(c)
 	}
 }
 
