@@ -216,6 +216,9 @@ func (w *Worker) pass(ctx context.Context, woken bool) (time.Time, error) {
 		items[i] = itemOf(p, w.now())
 	}
 	w.publish(items)
+	w.mu.Lock()
+	online := w.state.Online
+	w.mu.Unlock()
 	held := map[station.FormKey]bool{} // forms whose earlier version is not delivered
 	var next time.Time
 	for i, p := range pending {
@@ -231,7 +234,10 @@ func (w *Worker) pass(ctx context.Context, woken bool) (time.Time, error) {
 			held[p.Key] = true
 			continue
 		}
-		if !woken && p.Delivery.NextAttempt.After(w.now()) {
+		// A Wake cuts short only the waits of a station that heard from no
+		// server (the network is back); a server's errors keep their
+		// doubling wait.
+		if !(woken && !online) && p.Delivery.NextAttempt.After(w.now()) {
 			held[p.Key] = true
 			next = earliest(next, p.Delivery.NextAttempt)
 			continue
