@@ -104,12 +104,16 @@ type Worker struct {
 	// from this station again: every request waits for it, not only the
 	// one that was answered so.
 	holdUntil time.Time
+	// tried holds, for each version tried in this run and not delivered,
+	// whether its last attempt got no answer from any server; only the
+	// worker's goroutine uses it.
+	tried map[string]bool
 }
 
 // New makes a Worker.
 func New(st Station, send Sender, o Options) *Worker {
 	w := &Worker{st: st, send: send, backoff: o.Backoff, now: o.Now, onState: o.OnState, rng: o.Rand,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), tried: map[string]bool{}}
 	if w.backoff == (Backoff{}) {
 		w.backoff = DefaultBackoff
 	}
@@ -234,10 +238,7 @@ func (w *Worker) pass(ctx context.Context, woken bool) (time.Time, error) {
 			held[p.Key] = true
 			continue
 		}
-		// A Wake cuts short only the waits of a station that heard from no
-		// server (the network is back); a server's errors keep their
-		// doubling wait.
-		if !(woken && !online) && p.Delivery.NextAttempt.After(w.now()) {
+		if !w.goesNow(p, woken, online) && p.Delivery.NextAttempt.After(w.now()) {
 			held[p.Key] = true
 			next = earliest(next, p.Delivery.NextAttempt)
 			continue
@@ -265,7 +266,39 @@ func (w *Worker) pass(ctx context.Context, woken bool) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	if w.isOnline() && w.anyUnanswered() {
+		// A server answered after a version got no answer: the network
+		// is back, and that version goes now rather than at its time.
+		next = w.now()
+	}
 	return earliest(next, photoNext), nil
+}
+
+// goesNow reports whether a version waiting out a retry goes at once. A
+// version whose last attempt got no answer goes when the network is back:
+// on a Wake, or once a server answered another request. A version tried
+// in an earlier run goes on a Wake while no server answers. A server's
+// errors keep their doubling wait.
+func (w *Worker) goesNow(p station.Pending, woken, wasOnline bool) bool {
+	if unanswered, ok := w.tried[p.Digest]; ok {
+		return unanswered && (woken || w.isOnline())
+	}
+	return woken && !wasOnline
+}
+
+func (w *Worker) anyUnanswered() bool {
+	for _, unanswered := range w.tried {
+		if unanswered {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Worker) isOnline() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state.Online
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -297,6 +330,7 @@ func (w *Worker) sendOne(ctx context.Context, p station.Pending, it *Item) error
 	d.Attempts++
 	d.LastAttempt = now
 	it.Attempts = d.Attempts
+	w.tried[p.Digest] = out.Status == 0
 	switch out.Kind {
 	case client.Delivered:
 		if _, err := w.st.RecordReceipt(ctx, out.Receipt); err != nil {
@@ -305,10 +339,12 @@ func (w *Worker) sendOne(ctx context.Context, p station.Pending, it *Item) error
 			out = client.Outcome{Kind: client.Retry, Status: out.Status, Reason: "the receipt could not be stored: " + err.Error()}
 		} else {
 			it.Phase, it.Reason, it.RetryAt = Delivered, "", time.Time{}
+			delete(w.tried, p.Digest)
 			w.remember(*it)
 			return nil
 		}
 	case client.Refused:
+		delete(w.tried, p.Digest)
 		d.Refused, d.Reason, d.LastError, d.NextAttempt = true, out.Reason, out.Reason, time.Time{}
 		it.Phase, it.Reason = Refused, out.Reason
 		return w.st.RecordAttempt(ctx, d)

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"tally/app/election"
 	"tally/app/seal"
+	"tally/sync/client"
 	"tally/sync/worker"
 )
 
@@ -154,4 +156,68 @@ func TestDeliversWhenTheNetworkComesBack(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Equal(t, len(r.forms()), r.counts().Submissions)
 	t.Logf("queue delivered %v after the server came back", took)
+}
+
+// silent is a sender that gives no answer to the versions it is told to,
+// like a network that drops some requests, and passes the rest on.
+type silent struct {
+	worker.Sender
+	mu    sync.Mutex
+	drops map[string]int // digest → attempts still to drop
+	tries map[string]int
+}
+
+func (s *silent) Submit(ctx context.Context, digest string, envelope []byte) client.Outcome {
+	s.mu.Lock()
+	s.tries[digest]++
+	drop := s.drops[digest] > 0
+	if drop {
+		s.drops[digest]--
+	}
+	s.mu.Unlock()
+	if drop {
+		return client.Outcome{Kind: client.Retry, Reason: "connection reset by peer"}
+	}
+	return s.Sender.Submit(ctx, digest, envelope)
+}
+
+// TestAnAnswerSendsWhatGotNone: a version whose attempt got no answer
+// waits the offline wait; when another request is answered the network
+// is back, and it goes then, without waiting out its wait or a Wake.
+func TestAnAnswerSendsWhatGotNone(t *testing.T) {
+	r := newRig(t)
+	forms := r.forms()
+	a := r.seal(forms[0], 1)
+	b := r.seal(forms[1], 1)
+	send := &silent{Sender: r.client, drops: map[string]int{a.Digest: 1}, tries: map[string]int{}}
+	var states []worker.State
+	w := worker.New(r.st, send, worker.Options{
+		// Waits of an hour: the test ends long before any of them.
+		Backoff: worker.Backoff{Base: time.Hour, Max: time.Hour, Offline: time.Hour},
+		OnState: func(s worker.State) { states = append(states, s) },
+	})
+	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, w.Drain(ctx), "drained without waiting out the hour")
+
+	assert.Equal(t, 2, send.tries[a.Digest], "the silent version went again once the other was answered")
+	assert.Equal(t, 1, send.tries[b.Digest])
+	assert.Equal(t, 2, r.counts().Submissions)
+	var sawWait bool
+	for _, s := range states {
+		if it, ok := itemOf(s, a.Digest); ok && it.Phase == worker.Waiting {
+			sawWait = true
+			assert.Equal(t, "connection reset by peer", it.Reason)
+		}
+	}
+	assert.True(t, sawWait, "the first attempt's failure was shown")
+}
+
+func itemOf(s worker.State, digest string) (worker.Item, bool) {
+	for _, it := range s.Items {
+		if it.Digest == digest {
+			return it, true
+		}
+	}
+	return worker.Item{}, false
 }
