@@ -124,6 +124,16 @@ func syncCommand(args []string, s *streams) error {
 		} else {
 			st := w.State()
 			fmt.Fprintf(s.stdout, "outbox          %d waiting, %d photos to upload\n", st.Queued, st.Photos)
+			switch {
+			case st.ChecksNeedKey:
+				fmt.Fprintln(s.stdout, "decisions       not read: reading the supervisors' decisions needs the PIN (--pin-file)")
+			case !st.CheckedAt.IsZero():
+				fmt.Fprintf(s.stdout, "decisions       %d from the supervisors, read at %s (tally station status shows them)\n",
+					st.Decisions, st.CheckedAt.Local().Format("15:04:05"))
+			}
+			if st.LastError != "" {
+				fmt.Fprintf(s.stdout, "last error      %s\n", st.LastError)
+			}
 		}
 		return err
 	})

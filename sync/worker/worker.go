@@ -12,8 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"tally/app/election"
+	"tally/app/enrollment"
 	"tally/app/seal"
 	"tally/app/station"
+	"tally/server"
 	"tally/sync/client"
 )
 
@@ -25,6 +28,8 @@ type Station interface {
 	PendingPhotos(ctx context.Context) ([]station.PhotoRef, error)
 	PhotoData(ctx context.Context, sha string) ([]byte, error)
 	RecordUpload(ctx context.Context, sha string) error
+	Scope(ctx context.Context) (*election.Definition, *election.Station, error)
+	RecordDecision(ctx context.Context, raw []byte, supervisors *seal.Keyring) (*station.StoredDecision, error)
 }
 
 // Sender is what the worker needs of the commission's client.
@@ -32,6 +37,8 @@ type Sender interface {
 	Submit(ctx context.Context, digest string, envelope []byte) client.Outcome
 	Login(ctx context.Context, key *seal.PrivateKey) error
 	Upload(ctx context.Context, sha string, data []byte) error
+	Station(ctx context.Context, code string) (*server.StationView, error)
+	KeyList(ctx context.Context) (*enrollment.KeyList, error)
 }
 
 // Phase is where one sealed version stands.
@@ -73,7 +80,15 @@ type State struct {
 	// when they wait for the chair's PIN (uploads need the station's key).
 	Photos        int    `json:"photos"`
 	PhotosNeedKey bool   `json:"photos_need_key,omitempty"`
-	LastError     string `json:"last_error,omitempty"`
+	// CheckedAt is when the station's record at the commission (the
+	// supervisors' decisions, receipts whose answer was lost) was last
+	// read; ChecksNeedKey is true while that waits for the chair's PIN.
+	CheckedAt     time.Time `json:"checked_at,omitzero"`
+	ChecksNeedKey bool      `json:"checks_need_key,omitempty"`
+	// Decisions counts the supervisors' decisions on the station's
+	// record that are stored here.
+	Decisions int    `json:"decisions"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Options configure a Worker.
@@ -82,6 +97,9 @@ type Options struct {
 	Now     func() time.Time // time.Now when nil
 	OnState func(State)      // called after every change, from the worker's goroutine
 	Rand    *rand.Rand       // the jitter's source; seeded from the clock when nil
+	// Poll is how often Run reads the station's record for decisions;
+	// DefaultPoll when zero.
+	Poll time.Duration
 }
 
 // Worker sends one station's outbox.
@@ -108,12 +126,25 @@ type Worker struct {
 	// whether its last attempt got no answer from any server; only the
 	// worker's goroutine uses it.
 	tried map[string]bool
+	// poll, checkDue: the record is read again at checkDue; zero: at the
+	// first pass with the key. badDecision, seenDecision: decisions that
+	// did not verify, and those stored, in this run.
+	poll         time.Duration
+	checkDue     time.Time
+	badDecision  map[string]bool
+	seenDecision map[string]bool
+	// recorded is set when a check stored a receipt: the outbox changed.
+	recorded bool
 }
 
 // New makes a Worker.
 func New(st Station, send Sender, o Options) *Worker {
 	w := &Worker{st: st, send: send, backoff: o.Backoff, now: o.Now, onState: o.OnState, rng: o.Rand,
-		wake: make(chan struct{}, 1), tried: map[string]bool{}}
+		wake: make(chan struct{}, 1), tried: map[string]bool{},
+		poll: o.Poll, badDecision: map[string]bool{}, seenDecision: map[string]bool{}}
+	if w.poll <= 0 {
+		w.poll = DefaultPoll
+	}
 	if w.backoff == (Backoff{}) {
 		w.backoff = DefaultBackoff
 	}
@@ -127,7 +158,8 @@ func New(st Station, send Sender, o Options) *Worker {
 }
 
 // SetKey hands the worker the station's unlocked key, for what needs a
-// login (uploading photos); submissions go without it.
+// login (uploading photos, reading the supervisors' decisions);
+// submissions go without it.
 func (w *Worker) SetKey(key *seal.PrivateKey) {
 	w.mu.Lock()
 	w.key, w.loggedIn = key, false
@@ -168,18 +200,36 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 func (w *Worker) loop(ctx context.Context, follow bool) error {
-	woken := false
+	woken, checked := false, false
+	stopped := func(err error) error {
+		switch {
+		case ctx.Err() != nil && follow:
+			return nil
+		case ctx.Err() != nil:
+			return ErrStopped
+		}
+		return err
+	}
 	for {
 		next, err := w.pass(ctx, woken)
 		woken = false
 		if err != nil {
-			switch {
-			case ctx.Err() != nil && follow:
-				return nil
-			case ctx.Err() != nil:
-				return ErrStopped
+			return stopped(err)
+		}
+		// Run reads the station's record whenever it is due; Drain once,
+		// when nothing is left to send now.
+		if (follow && !w.now().Before(w.checkDue)) || (!follow && next.IsZero() && !checked) {
+			checked = true
+			if w.checkDue, err = w.check(ctx); err != nil {
+				return stopped(err)
 			}
-			return err
+			if w.recorded {
+				w.recorded = false
+				continue // a receipt came with the record: show the outbox anew
+			}
+		}
+		if follow && !w.checkDue.IsZero() {
+			next = earliest(next, w.checkDue)
 		}
 		if next.IsZero() && !follow {
 			return nil
@@ -365,7 +415,7 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 		return time.Time{}, err
 	}
 	w.mu.Lock()
-	key, loggedIn := w.key, w.loggedIn
+	key := w.key
 	w.mu.Unlock()
 	if key == nil {
 		w.setPhotos(len(photos), true, items)
@@ -380,15 +430,10 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 		w.holdFor(client.RetryAfterOf(err))
 		return earliest(w.hold(), w.now().Add(w.backoff.wait(1, answered(err), client.RetryAfterOf(err), w.rng)))
 	}
-	if !loggedIn {
-		if err := w.send.Login(ctx, key); err != nil {
-			w.setError("login: " + err.Error())
-			w.setPhotos(len(photos), false, items)
-			return retry(err), nil
-		}
-		w.mu.Lock()
-		w.loggedIn = true
-		w.mu.Unlock()
+	if err := w.login(ctx, key); err != nil {
+		w.setError("login: " + err.Error())
+		w.setPhotos(len(photos), false, items)
+		return retry(err), nil
 	}
 	left := len(photos)
 	for _, ph := range photos {
@@ -486,6 +531,16 @@ func (w *Worker) publish(items []Item) {
 	}
 	w.state = s
 	on := w.onState
+	w.mu.Unlock()
+	if on != nil {
+		on(s)
+	}
+}
+
+// republish makes the state known again after a change outside the items.
+func (w *Worker) republish() {
+	w.mu.Lock()
+	s, on := w.state, w.onState
 	w.mu.Unlock()
 	if on != nil {
 		on(s)
