@@ -6,7 +6,8 @@
 # Groups:
 #   go        Go on PATH or in /usr/local/go/bin (always checked)
 #   build     gcc, pkg-config and the X11/OpenGL headers for the Fyne GL driver
-#   gui-test  Xvfb, xdotool, ImageMagick and x11-utils for tests of a real window
+#   gui-test  Xvfb, xdotool, ImageMagick and x11-utils for tests of a real window,
+#             and poppler-utils (pdftotext) for the tests of the printed form
 #   postgres  a PostgreSQL server answering on 127.0.0.1:5432 with a database "test"
 #
 # Idempotent: packages are installed only when missing, and `apt-get update`
@@ -147,7 +148,7 @@ group_build() {
 }
 
 group_gui_test() {
-	ensure_packages gui-test xvfb xdotool imagemagick x11-utils
+	ensure_packages gui-test xvfb xdotool imagemagick x11-utils poppler-utils
 }
 
 pg_ready() {

@@ -51,6 +51,9 @@ Usage:
         every form's state, the outbox and the last receipt
   tally station show --contest C [--form F]
         one form: its numbers, findings and differences
+  tally station print --contest C [--form F] [--version N] --out FILE.pdf [--lang TAG]
+        write a sealed version as a PDF to print, sign and keep with the paper
+        form: its numbers, findings, hashes and the commission's receipt
   tally sync [--follow] [--pin-file FILE]
         send the outbox to the commission until it is empty (or, with
         --follow, until interrupted); with the PIN, upload the photos too

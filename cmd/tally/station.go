@@ -28,6 +28,7 @@ var stationCommands = map[string]func(args []string, s *streams) error{
 	"receipt": stationReceipt,
 	"status":  stationStatus,
 	"show":    stationShow,
+	"print":   stationPrint,
 }
 
 func stationCommand(args []string, s *streams) error {
