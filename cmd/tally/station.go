@@ -13,6 +13,7 @@ import (
 	"tally/app/seal"
 	"tally/app/station"
 	"tally/cmd/internal/cli"
+	"tally/sync/client"
 )
 
 // stationCommands are the `tally station` commands.
@@ -62,6 +63,12 @@ func stationInit(args []string, s *streams) error {
 	fs := cli.Flags("station init")
 	c := commonFlags(fs)
 	defFile := fs.String("definition", "", "the commission's signed election definition (election.json)")
+	serverURL := fs.String("server", "", "download the definition from the commission's server at this address instead")
+	var pins []string
+	fs.Func("tls-pin", "a pin of the server's key (sha256/…), as printed; give the backup pin too", func(v string) error {
+		pins = append(pins, v)
+		return nil
+	})
 	fingerprint := fs.String("fingerprint", "", "the fingerprint of the commission's definition key, as printed")
 	code := fs.String("station", "", "this station's code")
 	by := fs.String("by", "", "the chair's name")
@@ -69,12 +76,25 @@ func stationInit(args []string, s *streams) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := required("station init", "definition", *defFile, "fingerprint", *fingerprint,
-		"station", *code, "by", *by); err != nil {
+	if (*defFile == "") == (*serverURL == "") {
+		return cli.Usagef("station init: give either --definition FILE or --server URL")
+	}
+	if len(pins) > 0 && *serverURL == "" {
+		return cli.Usagef("station init: --tls-pin goes with --server")
+	}
+	if err := required("station init", "fingerprint", *fingerprint, "station", *code, "by", *by); err != nil {
 		return err
 	}
-	signed, err := os.ReadFile(*defFile)
-	if err != nil {
+	ctx := context.Background()
+	var signed []byte
+	var err error
+	if *serverURL != "" {
+		signed, err = client.FetchDefinition(ctx, client.Config{
+			Servers: []election.Server{{URL: *serverURL, Pins: pins}}, UserAgent: "tally/" + version})
+		if err != nil {
+			return fmt.Errorf("the election definition could not be downloaded: %w", err)
+		}
+	} else if signed, err = os.ReadFile(*defFile); err != nil {
 		return err
 	}
 	pin, err := readPIN(*pinFile, s)
@@ -82,7 +102,6 @@ func stationInit(args []string, s *streams) error {
 		return err
 	}
 	defer clear(pin)
-	ctx := context.Background()
 	return withStation(ctx, *c.db, true, func(sdb *stationDB) error {
 		p, err := sdb.svc.Provision(ctx, station.ProvisionRequest{
 			Definition: signed, Fingerprint: *fingerprint, Station: *code, PIN: pin, By: *by,

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,7 +79,23 @@ func TestEnrollAndSync(t *testing.T) {
 		definition: filepath.Join(dir, "election.json"), pinFile: filepath.Join(dir, "pin.txt")}
 	require.NoError(t, os.WriteFile(f.definition, signed, 0o644))
 	require.NoError(t, os.WriteFile(f.pinFile, []byte(goodPIN+"\n"), 0o600))
-	f.provision()
+	// The definition comes from the commission's server, checked under the
+	// printed fingerprint: a wrong one provisions nothing.
+	f.fails("fingerprint", "", "station", "init", "--server", ts.URL, "--fingerprint", seal.Fingerprint(keys[1].ID()),
+		"--station", st.Code, "--by", chair, "--pin-file", f.pinFile)
+	_, err = os.Stat(f.db)
+	require.True(t, os.IsNotExist(err), "no station database after a refused init")
+	for want, args := range map[string][]string{
+		"either --definition FILE or --server URL": {"--definition", f.definition, "--server", ts.URL},
+		"--tls-pin goes with --server":             {"--definition", f.definition, "--tls-pin", "sha256/x"},
+	} {
+		r := f.tally("", append(append([]string{"station", "init"}, args...),
+			"--fingerprint", f.fingerprint, "--station", st.Code, "--by", chair, "--pin-file", f.pinFile)...)
+		assert.Equal(t, 2, r.code, "a usage error")
+		assert.Contains(t, r.errOut, want)
+	}
+	f.ok("", "station", "init", "--server", ts.URL, "--fingerprint", f.fingerprint,
+		"--station", st.Code, "--by", chair, "--pin-file", f.pinFile)
 
 	f.fails("enrollment code", goodPIN+"\n", "station", "enroll", "--code", "AAAAA-BBBBB-CCCCC")
 	f.ok(goodPIN+"\n", "station", "enroll", "--code", codes[0].Code)
@@ -112,4 +130,33 @@ func TestEnrollAndSync(t *testing.T) {
 	assert.Empty(t, status.Outbox)
 	require.NotNil(t, status.Provisioned.EnrolledAt)
 	assert.Equal(t, ts.URL, status.Provisioned.EnrolledWith)
+
+	// The municipality's supervisor returns the form; the next sync brings
+	// the decision, verified, and the form is returned with the reason.
+	sup, err := seedKey(40)
+	require.NoError(t, err)
+	supCodes, err := comm.IssueCodes(ctx, enrollment.RoleSupervisor, []string{st.Municipality}, "test")
+	require.NoError(t, err)
+	req, err := enrollment.SignRequest(enrollment.Request{Election: def.Election.ID, Role: enrollment.RoleSupervisor,
+		Unit: st.Municipality, Code: supCodes[0].Code, At: time.Now().UTC()}, sup)
+	require.NoError(t, err)
+	_, err = comm.Enroll(ctx, req)
+	require.NoError(t, err)
+	payload, err := json.Marshal(election.Decision{Format: election.DecisionFormat, Election: def.Election.ID,
+		Station: st.Code, Contest: d.key.Contest, Form: d.key.Form, Submission: status.Forms[0].Head,
+		Verdict: election.Return, Reason: "Line C does not match the paper", DecidedAt: time.Now().UTC().Truncate(time.Second)})
+	require.NoError(t, err)
+	decision, err := seal.Sign(election.DecisionPayloadType, payload, sup)
+	require.NoError(t, err)
+	_, err = comm.Decide(ctx, decision)
+	require.NoError(t, err)
+
+	out = f.ok("", "sync")
+	assert.Contains(t, out, "reading the supervisors' decisions needs the PIN")
+	assert.Equal(t, station.StateSealed, f.status().Forms[0].State)
+	out = f.ok("", "sync", "--pin-file", f.pinFile)
+	assert.Contains(t, out, "1 from the supervisors")
+	status = f.status()
+	assert.Equal(t, station.StateReturned, status.Forms[0].State)
+	assert.Equal(t, "Line C does not match the paper", status.Forms[0].Reason)
 }

@@ -111,6 +111,30 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: the commission's receipt key: %w", err)
 	}
+	return build(cfg, ring)
+}
+
+// FetchDefinition downloads the signed election definition for a station
+// that has none yet, from the server the commission's printed instructions
+// name (https with its pins, a backup pin too; or plain http to this
+// computer). cfg needs only Servers; the election id and the receipt key
+// come with the definition. The caller verifies the definition under the
+// commission's printed fingerprint before anything uses it, as
+// station.Provision does.
+func FetchDefinition(ctx context.Context, cfg Config) ([]byte, error) {
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("client: no server to download the election definition from")
+	}
+	c, err := build(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Definition(ctx)
+}
+
+// build makes the client; receipt is nil only for FetchDefinition.
+func build(cfg Config, receipt *seal.Keyring) (*Client, error) {
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("client: the timeout %s is negative", cfg.Timeout)
 	}
@@ -123,7 +147,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{cfg: cfg, receipt: ring}
+	c := &Client{cfg: cfg, receipt: receipt}
 	for i, s := range cfg.Servers {
 		ep, err := newEndpoint(s, &cfg)
 		if err != nil {

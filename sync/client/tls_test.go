@@ -80,3 +80,31 @@ func TestPinning(t *testing.T) {
 		require.ErrorContains(t, err, "pins")
 	})
 }
+
+// TestFetchDefinition: a station with no definition yet downloads it from
+// the address and pins the commission printed, knowing neither the
+// election id nor the receipt key; the pins hold as for every request.
+func TestFetchDefinition(t *testing.T) {
+	f := newFixture(t, true)
+	pin := client.Pin(f.ts.Certificate())
+	cfg := func(pins ...string) client.Config {
+		c := f.config()
+		c.ElectionID, c.ReceiptKey = "", ""
+		c.Servers[0].Pins = pins
+		return c
+	}
+	def, err := client.FetchDefinition(f.ctx, cfg(otherPin, pin))
+	require.NoError(t, err, "the backup pin")
+	require.Equal(t, twoMunicipalities(t), def)
+
+	before := f.front.mark()
+	_, err = client.FetchDefinition(f.ctx, cfg(otherPin))
+	var pe *client.PinError
+	require.ErrorAs(t, err, &pe)
+	require.Empty(t, f.front.since(before), "a request reached the server past a wrong pin")
+
+	_, err = client.FetchDefinition(f.ctx, cfg())
+	require.ErrorContains(t, err, "pins")
+	_, err = client.FetchDefinition(f.ctx, client.Config{})
+	require.ErrorContains(t, err, "no server")
+}
