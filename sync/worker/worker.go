@@ -78,8 +78,8 @@ type State struct {
 	NextTry time.Time `json:"next_try,omitzero"`
 	// Photos counts the photos not uploaded yet; PhotosNeedKey is true
 	// when they wait for the chair's PIN (uploads need the station's key).
-	Photos        int    `json:"photos"`
-	PhotosNeedKey bool   `json:"photos_need_key,omitempty"`
+	Photos        int  `json:"photos"`
+	PhotosNeedKey bool `json:"photos_need_key,omitempty"`
 	// CheckedAt is when the station's record at the commission (the
 	// supervisors' decisions, receipts whose answer was lost) was last
 	// read; ChecksNeedKey is true while that waits for the chair's PIN.
