@@ -22,12 +22,17 @@ var version = "dev"
 const usage = `tally — the polling station's results app
 
 Usage:
+  tally [app] [--data DIR]
+        open the desktop app: the station's forms, double entry, sealing,
+        and the outbox on its way to the commission
   tally election inspect FILE [--keys PUBFILE | --fingerprint FP] [--election ID] [--json]
         verify a signed election definition and print what it holds
 
-  tally station init --definition FILE --fingerprint FP --station CODE --by NAME [--pin-file FILE]
-        bind this laptop to its station: verify the commission's definition,
-        make the station's key and seal it under the chair's PIN
+  tally station init (--definition FILE | --server URL [--tls-pin PIN]...) --fingerprint FP
+                     --station CODE --by NAME [--pin-file FILE]
+        bind this laptop to its station: verify the commission's definition
+        (from a file, or downloaded from the commission's server with the
+        printed pins), make the station's key and seal it under the chair's PIN
   tally station enroll --code CODE [--pin-file FILE]
         enroll the station's key with the commission's server, with the
         printed one-time code
@@ -86,8 +91,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func dispatch(args []string, s *streams) error {
-	if len(args) == 0 {
-		return cli.Usagef("no command given")
+	if len(args) == 0 || args[0] == "app" {
+		return appCommand(args, s)
 	}
 	switch args[0] {
 	case "election":

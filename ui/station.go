@@ -1,0 +1,210 @@
+package ui
+
+import (
+	"context"
+	"errors"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"tally/app/election"
+	"tally/app/seal"
+	"tally/app/station"
+	"tally/i18n"
+)
+
+// Outbox is the sync worker as the screens drive it.
+type Outbox interface {
+	// Wake makes the worker look at the outbox now: a form was sealed.
+	Wake()
+	// SetKey hands over the station's unlocked key, for the uploads of
+	// photos that need a login.
+	SetKey(key *seal.PrivateKey)
+}
+
+// Options configure the station's screens.
+type Options struct {
+	// Outbox is woken after each seal; nil when nothing sends.
+	Outbox Outbox
+	// Provision starts the provisioning of a laptop that is not bound to
+	// a station yet. Without it the screen only says how to provision.
+	Provision func()
+	// Version is the app's version, for the about box.
+	Version string
+	// OnReady is called once, when the station's forms are first on
+	// screen; the app measures its start with it.
+	OnReady func()
+}
+
+// prefLanguage is the Preferences key of the chosen language.
+const prefLanguage = "language"
+
+// Station is the station mode's window: a header with the language, the
+// screen of the moment, and the outbox's status always at the bottom.
+type Station struct {
+	app  fyne.App
+	win  fyne.Window
+	svc  *station.Service
+	opts Options
+	ops  *queue
+	ctx  context.Context
+
+	w   words
+	def *election.Definition
+	me  *election.Station
+
+	// The screen of the moment: rebuild makes it again (in a new language,
+	// or after the store changed), leave saves what it holds.
+	rebuild func() fyne.CanvasObject
+	refresh func()
+	leave   func()
+	// focus is where the cursor goes once the screen is shown.
+	focus fyne.Focusable
+	// screen counts the screens shown, so that work queued for one screen
+	// does not come back on another.
+	screen int
+
+	bar  *statusBar
+	sync SyncStatus
+	// user is the commissioner last named, offered again where a name is
+	// asked for.
+	user string
+}
+
+// NewStation makes the station's screens in the window. Nothing shows
+// before Start.
+func NewStation(a fyne.App, win fyne.Window, svc *station.Service, opts Options) *Station {
+	s := &Station{app: a, win: win, svc: svc, opts: opts, ops: newQueue(), ctx: context.Background()}
+	s.w = words{s.localizer(a.Preferences().StringWithFallback(prefLanguage, i18n.Default))}
+	s.bar = newStatusBar(s)
+	win.SetCloseIntercept(s.close)
+	return s
+}
+
+func (s *Station) localizer(tag string) *i18n.Localizer {
+	l, err := i18n.New(tag)
+	if err != nil {
+		l, _ = i18n.New(i18n.Default)
+	}
+	return l
+}
+
+// Start loads the station and shows its home screen, or says that the
+// laptop is not provisioned yet. The definition is verified on the way,
+// off the UI goroutine.
+func (s *Station) Start() {
+	s.setContent(widget.NewLabel(s.w.T("ui.loading", nil)))
+	var def *election.Definition
+	var me *election.Station
+	s.ops.do(func() (err error) {
+		def, me, err = s.svc.Scope(s.ctx)
+		return err
+	}, func(err error) {
+		switch {
+		case errors.Is(err, station.ErrNotProvisioned):
+			s.show(s.notProvisioned)
+		case err != nil:
+			s.show(func() fyne.CanvasObject { return widget.NewLabel(s.w.problem(err)) })
+		default:
+			s.def, s.me = def, me
+			s.showHome()
+		}
+	})
+}
+
+// show makes a screen the window's content.
+func (s *Station) show(build func() fyne.CanvasObject) {
+	s.rebuild, s.refresh, s.leave, s.focus = build, nil, nil, nil
+	s.screen++
+	s.win.Canvas().RemoveShortcut(shortcutNext)
+	s.setContent(build())
+}
+
+func (s *Station) setContent(body fyne.CanvasObject) {
+	s.win.SetTitle(s.title())
+	s.win.SetContent(container.NewBorder(s.header(), s.bar.view(), nil, nil, body))
+	s.bindShortcuts()
+	if s.focus != nil {
+		s.win.Canvas().Focus(s.focus)
+		s.focus = nil
+	}
+}
+
+func (s *Station) title() string {
+	t := s.w.T("app.name", nil)
+	if s.me != nil {
+		t += " — " + s.me.Code + " " + s.me.Name
+	}
+	return t
+}
+
+// leaveScreen saves what the screen of the moment holds, before another
+// replaces it.
+func (s *Station) leaveScreen() {
+	if s.leave != nil {
+		s.leave()
+	}
+}
+
+// setLanguage switches every screen to another language at once, and
+// keeps the choice for the next start.
+func (s *Station) setLanguage(tag string) {
+	if tag == s.w.Tag() {
+		return
+	}
+	s.leaveScreen()
+	s.w = words{s.localizer(tag)}
+	s.app.Preferences().SetString(prefLanguage, s.w.Tag())
+	rebuild := s.rebuild
+	if rebuild == nil {
+		return
+	}
+	s.show(rebuild)
+}
+
+// SetSyncStatus shows the outbox's state; it may be called from any
+// goroutine.
+func (s *Station) SetSyncStatus(st SyncStatus) {
+	fyne.Do(func() {
+		before := s.sync
+		s.sync = st
+		s.bar.update()
+		if (before.Queued != st.Queued || before.Photos != st.Photos) && s.refresh != nil {
+			s.refresh()
+		}
+	})
+}
+
+// Close saves what is typed, then closes the window, as its close button
+// does.
+func (s *Station) Close() { s.close() }
+
+// close saves what is typed before the window goes.
+func (s *Station) close() {
+	s.leaveScreen()
+	s.ops.do(func() error { return nil }, func(error) { s.win.Close() })
+}
+
+// Wait blocks until the work the screens handed to the store is done and
+// its outcome shown. Tests call it; the app never needs to.
+func (s *Station) Wait() { s.ops.wait() }
+
+// fail shows a problem in a dialog.
+func (s *Station) fail(err error) {
+	showMessage(s, s.w.T("severity.error", nil), s.w.problem(err))
+}
+
+// showMessage shows a short text in a dialog closed with Enter or Escape.
+func showMessage(s *Station, title, text string) {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	showContent(s, title, l)
+}
+
+func showContent(s *Station, title string, content fyne.CanvasObject) {
+	d := dialog.NewCustom(title, s.w.T("dialog.ok", nil), content, s.win)
+	d.Resize(fyne.NewSize(560, 0))
+	d.Show()
+}
