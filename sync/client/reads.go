@@ -199,3 +199,22 @@ func isHexDigest(s string) bool {
 	}
 	return true
 }
+
+// Ping asks the commission's server whether it is alive (GET /healthz):
+// nil when a server of the commission answered so, not a captive portal's
+// page. The worker uses it to tell the screens whether the commission can
+// be reached while nothing is waiting to be sent.
+func (c *Client) Ping(ctx context.Context) error {
+	rq := &request{op: "the server's health", method: http.MethodGet, path: "/healthz", limit: maxJSONAnswer}
+	var h struct {
+		Status string `json:"status"`
+	}
+	a, err := c.call(ctx, rq, &h)
+	if err != nil {
+		return err
+	}
+	if h.Status != "alive" {
+		return badAnswer(rq, a, "the answer is not the commission's health (%s)", describeBody(a))
+	}
+	return nil
+}

@@ -23,16 +23,21 @@ const DefaultPoll = time.Minute
 // server's word) and the receipts of versions whose answer was lost. It
 // returns when the next check is due; a failure is shown in the state and
 // tried again after a wait, and never stops the sending.
-func (w *Worker) check(ctx context.Context) (time.Time, error) {
+//
+// Without the key, a following worker only pings the server, so that the
+// screens can say whether the commission is reachable while nothing is
+// waiting to be sent.
+func (w *Worker) check(ctx context.Context, follow bool) (time.Time, error) {
 	w.mu.Lock()
 	key := w.key
+	w.state.ChecksNeedKey = key == nil
 	w.mu.Unlock()
 	if key == nil {
-		w.mu.Lock()
-		w.state.ChecksNeedKey = true
-		w.mu.Unlock()
-		w.republish()
-		return time.Time{}, nil // Wake comes with SetKey
+		if !follow {
+			w.republish()
+			return time.Time{}, nil
+		}
+		return w.ping(ctx)
 	}
 	if hold := w.hold(); !hold.IsZero() {
 		return hold, nil
@@ -139,4 +144,30 @@ func (w *Worker) login(ctx context.Context, key *seal.PrivateKey) error {
 	w.loggedIn = true
 	w.mu.Unlock()
 	return nil
+}
+
+// ping asks whether the commission's server is there; it returns when to
+// ask again: after the poll interval, or, while no server answers, after
+// the offline wait, doubling up to the poll interval (an idle station
+// need not knock every second). A SetKey's Wake ends the wait.
+func (w *Worker) ping(ctx context.Context) (time.Time, error) {
+	if hold := w.hold(); !hold.IsZero() {
+		return hold, nil
+	}
+	err := w.send.Ping(ctx)
+	if ctx.Err() != nil {
+		return time.Time{}, ctx.Err()
+	}
+	w.setOnline(err == nil)
+	if err == nil {
+		w.pingFailures = 0
+		w.republish()
+		return w.now().Add(w.poll), nil
+	}
+	w.holdFor(client.RetryAfterOf(err))
+	w.setError("the commission's server: " + err.Error())
+	w.republish()
+	w.pingFailures++
+	wait := w.backoff.wait(1, false, 0, w.rng) << min(w.pingFailures-1, 16)
+	return w.now().Add(min(wait, w.poll)), nil
 }

@@ -187,3 +187,43 @@ wait:
 	assert.Empty(t, pending)
 	assert.Equal(t, 1, send.tries[a.Digest], "one attempt, whose answer was lost")
 }
+
+// TestIdleWorkerKnowsIfOnline: with nothing to send and no key, a
+// following worker still asks the server whether it is there, so that the
+// screens do not call a connected station offline, nor the reverse.
+func TestIdleWorkerKnowsIfOnline(t *testing.T) {
+	for _, down := range []bool{false, true} {
+		r := newRig(t)
+		r.front.down.Store(down)
+		states := make(chan worker.State, 64)
+		w := worker.New(r.st, r.client, worker.Options{OnState: func(s worker.State) {
+			select {
+			case states <- s:
+			default:
+			}
+		}})
+		ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		var got worker.State
+	wait:
+		for !got.ChecksNeedKey { // the state after the ping
+			select {
+			case got = <-states:
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		cancel()
+		require.NoError(t, <-done)
+		assert.Equal(t, !down, got.Online, "down: %v", down)
+		assert.True(t, got.ChecksNeedKey)
+		assert.Equal(t, 0, got.Queued)
+		if down {
+			assert.Contains(t, got.LastError, "the commission's server")
+		} else {
+			assert.Empty(t, got.LastError)
+		}
+		assert.Positive(t, r.front.hits.Load(), "the server was asked")
+	}
+}

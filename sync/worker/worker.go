@@ -39,6 +39,7 @@ type Sender interface {
 	Upload(ctx context.Context, sha string, data []byte) error
 	Station(ctx context.Context, code string) (*server.StationView, error)
 	KeyList(ctx context.Context) (*enrollment.KeyList, error)
+	Ping(ctx context.Context) error
 }
 
 // Phase is where one sealed version stands.
@@ -116,6 +117,7 @@ type Worker struct {
 	mu        sync.Mutex
 	key       *seal.PrivateKey
 	loggedIn  bool
+	keyNew    bool // SetKey was called: the record is read at the next pass
 	state     State
 	delivered []Item
 	// holdUntil is when the server last asked, with Retry-After, to hear
@@ -135,6 +137,8 @@ type Worker struct {
 	seenDecision map[string]bool
 	// recorded is set when a check stored a receipt: the outbox changed.
 	recorded bool
+	// pingFailures counts the pings in a row that found no server.
+	pingFailures int
 }
 
 // New makes a Worker.
@@ -162,7 +166,7 @@ func New(st Station, send Sender, o Options) *Worker {
 // submissions go without it.
 func (w *Worker) SetKey(key *seal.PrivateKey) {
 	w.mu.Lock()
-	w.key, w.loggedIn = key, false
+	w.key, w.loggedIn, w.keyNew = key, false, true
 	w.mu.Unlock()
 	w.Wake()
 }
@@ -216,11 +220,16 @@ func (w *Worker) loop(ctx context.Context, follow bool) error {
 		if err != nil {
 			return stopped(err)
 		}
+		w.mu.Lock()
+		if w.keyNew {
+			w.keyNew, w.checkDue = false, time.Time{}
+		}
+		w.mu.Unlock()
 		// Run reads the station's record whenever it is due; Drain once,
 		// when nothing is left to send now.
 		if (follow && !w.now().Before(w.checkDue)) || (!follow && next.IsZero() && !checked) {
 			checked = true
-			if w.checkDue, err = w.check(ctx); err != nil {
+			if w.checkDue, err = w.check(ctx, follow); err != nil {
 				return stopped(err)
 			}
 			if w.recorded {

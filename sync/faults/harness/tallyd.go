@@ -81,6 +81,14 @@ func Import(bin, dir string, e *Election) (*Tallyd, error) {
 	return &Tallyd{bin: bin, DB: db, keys: files.Keys}, nil
 }
 
+// Listen makes the first Start listen on addr (host:port), for an
+// election whose definition names the server's address beforehand.
+func (t *Tallyd) Listen(addr string) {
+	t.mu.Lock()
+	t.addr = addr
+	t.mu.Unlock()
+}
+
 // Start starts `tallyd serve`: on a port of its own the first time, on
 // the same address after Kill or Stop. It returns once the server says
 // where it listens.
