@@ -5,9 +5,13 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
-# Fyne logs a locale error under LANG=C.
+# Fyne reads the system's language from LC_ALL, LC_MESSAGES or LANG when it
+# starts and logs an error for the C locale. The app chooses its language
+# itself (Albanian unless the user picks another), so a real locale name for
+# messages quiets it; collation and the rest stay with LANG.
 export LANG ?= C.UTF-8
-export LC_ALL ?= C.UTF-8
+unexport LC_ALL
+export LC_MESSAGES := en_US.UTF-8
 
 GO ?= go
 BENCHTIME ?= 1s

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo: a local tallyd with the demo election (a municipal election at
-# Kosovo's scale), and a polling station provisioned, enrolled, with both
-# of its forms typed twice, sealed and delivered, headless. tallyd keeps
-# running until Ctrl-C, for more: `tally station …`, `tally sync`, the API.
+# Kosovo's scale), a polling station provisioned and enrolled, its mayoral
+# form typed twice, sealed and delivered with the headless commands; then
+# the desktop app opens on that station, its assembly form waiting to be
+# typed. Closing the app (or Ctrl-C) stops tallyd. Without a display, tallyd
+# keeps running and the script says how to open the app under Xvfb.
 #
 #   scripts/demo.sh [BIN_DIR] [DATA_DIR]
 set -euo pipefail
@@ -48,26 +50,36 @@ say "station $station: provision and enroll"
 	--station "$station" --by "Arta Krasniqi" --pin-file "$dir/pin.txt"
 "$tally" station enroll "${db[@]}" --code "$code" --pin-file "$dir/pin.txt"
 
-contests=("MAY-$municipality" "MUN-$municipality")
-for i in 1 2; do
-	contest=${contests[$((i - 1))]}
-	say "$contest: two entries, blind, then the seal"
-	"$tally" station enter "${db[@]}" --contest "$contest" --file "$dir/sample-counts-$i.json" \
-		--as first --by "Arta Krasniqi" --photo "$dir/sample-paper-form.png" >/dev/null
-	"$tally" station enter "${db[@]}" --contest "$contest" --file "$dir/sample-counts-$i.json" \
-		--as second --by "Besnik Gashi" >/dev/null
-	"$tally" station seal "${db[@]}" --contest "$contest" --pin-file "$dir/pin.txt"
-done
+contest=MAY-$municipality
+say "$contest: two entries, blind, then the seal"
+"$tally" station enter "${db[@]}" --contest "$contest" --file "$dir/sample-counts-1.json" \
+	--as first --by "Arta Krasniqi" --photo "$dir/sample-paper-form.png" >/dev/null
+"$tally" station enter "${db[@]}" --contest "$contest" --file "$dir/sample-counts-1.json" \
+	--as second --by "Besnik Gashi" >/dev/null
+"$tally" station seal "${db[@]}" --contest "$contest" --pin-file "$dir/pin.txt"
 
 say "sync: the outbox to the commission"
 "$tally" sync "${db[@]}" --pin-file "$dir/pin.txt"
 say "the station now"
 "$tally" station status "${db[@]}"
 
+if [[ -n ${DISPLAY:-} || -n ${WAYLAND_DISPLAY:-} ]]; then
+	say "the station's app: the form MUN-$municipality waits to be typed (PIN: $pin)"
+	"$tally" app --data "$dir"
+	exit 0
+fi
+
 cat <<EOT
 
+There is no display here, so the desktop app cannot open. To see it:
+  Xvfb :99 -screen 0 1280x1024x24 &     (Debian: apt-get install xvfb)
+  DISPLAY=:99 $tally app --data $dir
+and look at it with a VNC server on :99 (x11vnc -display :99), or take a
+screenshot: DISPLAY=:99 import -window root shot.png. Or run the whole
+demo under Xvfb: xvfb-run -a -s "-screen 0 1280x1024x24" make demo.
+
 tallyd is running on http://$addr with the demo election; the station's
-database is $dir/station.db (PIN in $dir/pin.txt). Try:
+database is $dir/station.db (PIN: $pin, also in $dir/pin.txt). Try:
   $tally station status --db $dir/station.db
   curl -s http://$addr/v1/keys | head -c 300
   $tallyd audit verify --db $dir/tallyd.db      (in another terminal)
