@@ -82,6 +82,29 @@ type Finding struct {
 // MessageKey is the catalog key of the finding's message.
 func (f Finding) MessageKey() string { return "rule." + f.Code }
 
+// Numbers formats numbers the way a language writes them.
+type Numbers interface {
+	Int(n int) string
+	Percent(share float64) string
+}
+
+// MessageArgs are the finding's arguments for its message, with the
+// numbers written as the language writes them.
+func (f Finding) MessageArgs(n Numbers) map[string]any {
+	args := make(map[string]any, len(f.Args))
+	for k, v := range f.Args {
+		switch v := v.(type) {
+		case Percent:
+			args[k] = n.Percent(float64(v))
+		case int:
+			args[k] = n.Int(v)
+		default:
+			args[k] = v
+		}
+	}
+	return args
+}
+
 // Validate runs every rule of the form's kind and returns what fired,
 // errors first within the order of Rules. A rule whose fields are not all
 // filled in does not fire; E.REQUIRED reports the empty fields instead.

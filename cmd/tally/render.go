@@ -29,15 +29,7 @@ func findingText(f election.Finding) string {
 	if err != nil {
 		return f.Code
 	}
-	args := make(map[string]any, len(f.Args))
-	for k, v := range f.Args {
-		if p, ok := v.(election.Percent); ok {
-			args[k] = l.Percent(float64(p))
-		} else {
-			args[k] = v
-		}
-	}
-	return l.T(f.MessageKey(), args)
+	return l.T(f.MessageKey(), f.MessageArgs(l))
 }
 
 // findingJSON is one finding as the commands print it.

@@ -419,15 +419,7 @@ func (d *doc) totals() {
 
 // findingText is a finding's message in the printout's language.
 func findingText(l *i18n.Localizer, f election.Finding) string {
-	args := make(map[string]any, len(f.Args))
-	for k, v := range f.Args {
-		if p, ok := v.(election.Percent); ok {
-			args[k] = l.Percent(float64(p))
-		} else {
-			args[k] = v
-		}
-	}
-	return l.T(f.MessageKey(), args)
+	return l.T(f.MessageKey(), f.MessageArgs(l))
 }
 
 // findings prints the rules that fire on the numbers: each error with the
