@@ -1,0 +1,221 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"tally/app/audit"
+	"tally/app/election"
+	"tally/app/enrollment"
+	"tally/app/seal"
+)
+
+// OpenDefinition verifies a signed election definition before the
+// municipality is chosen, and returns it with the fingerprint of the
+// commission's key that signed it, for the supervisor to compare with the
+// printed one.
+func OpenDefinition(signed []byte) (*election.Definition, string, error) {
+	def, err := election.OpenSigned(signed, election.Trust{})
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := seal.ParsePublicKey(def.Election.Keys.Definition)
+	if err != nil {
+		return nil, "", err
+	}
+	return def, seal.Fingerprint(key.ID), nil
+}
+
+// ProvisionRequest is what the supervisor gives to bind this laptop to a
+// municipality.
+type ProvisionRequest struct {
+	Definition   []byte // the signed election definition
+	Fingerprint  string // of the commission's definition key, as printed
+	Municipality string // the municipality's code
+	PIN          []byte // the supervisor's PIN or passphrase
+	By           string // the supervisor's name
+}
+
+// Provision imports and verifies the signed definition, checks the
+// commission's fingerprint, makes the supervisor's key pair and seals it
+// under the PIN. Nothing is stored unless all of it succeeds.
+func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisioning, error) {
+	def, fingerprint, err := OpenDefinition(req.Definition)
+	if err != nil {
+		return nil, err
+	}
+	defKey, err := seal.ParsePublicKey(def.Election.Keys.Definition)
+	if err != nil {
+		return nil, err
+	}
+	if !seal.MatchesFingerprint(req.Fingerprint, defKey.ID) {
+		return nil, fmt.Errorf("%w: printed %q, the definition's is %s", ErrFingerprintMismatch, req.Fingerprint, fingerprint)
+	}
+	m, ok := def.Municipality(req.Municipality)
+	if !ok {
+		return nil, fmt.Errorf("municipality %q is not in election %s", req.Municipality, def.Election.ID)
+	}
+	by, err := personName(req.By)
+	if err != nil {
+		return nil, err
+	}
+	if err := seal.CheckPINStrength(string(req.PIN)); err != nil {
+		return nil, err
+	}
+	key, err := seal.GenerateKey(s.rand)
+	if err != nil {
+		return nil, err
+	}
+	vault, err := seal.SealVault(key, req.PIN, s.kdf, s.rand)
+	if err != nil {
+		return nil, err
+	}
+	at := s.clock()
+	p := &Provisioning{
+		Election: def.Election.ID, Municipality: m.Code, DefinitionKeyID: defKey.ID,
+		PublicKey: seal.EncodePublicKey(key.Public()), Vault: vault, ProvisionedAt: at, ProvisionedBy: by,
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		switch _, err := tx.Provisioning(); {
+		case err == nil:
+			return ErrAlreadyProvisioned
+		case !errors.Is(err, ErrNotProvisioned):
+			return err
+		}
+		if err := tx.PutDefinition(req.Definition); err != nil {
+			return err
+		}
+		if err := tx.PutProvisioning(p); err != nil {
+			return err
+		}
+		return tx.Audit(at, audit.Event{Action: "supervisor.provision", Subject: m.Code, Actor: by,
+			Details: map[string]any{"election": def.Election.ID, "supervisor_key": key.ID(), "definition_key": defKey.ID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Unlock opens the supervisor's key with the PIN, under the throttle that
+// slows guessing. A wrong PIN is counted and audited even though the
+// unlock fails. The key derivation runs outside any transaction.
+func (s *Service) Unlock(ctx context.Context, pin []byte) (*seal.PrivateKey, error) {
+	var p *Provisioning
+	err := s.store.View(ctx, func(r Reader) error {
+		var err error
+		p, err = r.Provisioning()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	throttle := p.Throttle
+	if err := throttle.Check(now); err != nil {
+		return nil, err
+	}
+	key, openErr := seal.OpenVault(p.Vault, pin)
+	wrong := errors.Is(openErr, seal.ErrWrongPIN)
+	if openErr != nil && !wrong {
+		return nil, openErr
+	}
+	err = s.store.Update(ctx, func(tx Tx) error {
+		p, err := tx.Provisioning()
+		if err != nil {
+			return err
+		}
+		if !wrong && p.Throttle.Failures == 0 {
+			return nil // nothing to record
+		}
+		action := "supervisor.unlock"
+		if wrong {
+			p.Throttle.Fail(now)
+			action = "supervisor.pin_wrong"
+		} else {
+			p.Throttle.Succeed()
+		}
+		if err := tx.PutProvisioning(p); err != nil {
+			return err
+		}
+		return tx.Audit(s.clock(), audit.Event{Action: action, Subject: p.Municipality,
+			Details: map[string]any{"failures": p.Throttle.Failures}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wrong {
+		return nil, openErr
+	}
+	return key, nil
+}
+
+// EnrollmentRequest makes the signed request that binds this supervisor's
+// key to the municipality at the commission, with the printed one-time
+// code.
+func (s *Service) EnrollmentRequest(ctx context.Context, key *seal.PrivateKey, code string) ([]byte, error) {
+	sc, err := s.loadScope(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.checkKey(key); err != nil {
+		return nil, err
+	}
+	normal, err := enrollment.Normalize(code)
+	if err != nil {
+		return nil, err
+	}
+	return enrollment.SignRequest(enrollment.Request{Election: sc.def.Election.ID, Role: enrollment.RoleSupervisor,
+		Unit: sc.municipality.Code, Code: normal, At: s.clock()}, key)
+}
+
+// RecordEnrollment notes that the commission enrolled the supervisor's key.
+func (s *Service) RecordEnrollment(ctx context.Context, server string) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		p, err := tx.Provisioning()
+		if err != nil {
+			return err
+		}
+		if p.EnrolledAt != nil {
+			return nil
+		}
+		at := s.clock()
+		p.EnrolledAt, p.EnrolledWith = &at, server
+		if err := tx.PutProvisioning(p); err != nil {
+			return err
+		}
+		return tx.Audit(at, audit.Event{Action: "supervisor.enroll", Subject: p.Municipality, Actor: "commission",
+			Details: map[string]any{"server": server}})
+	})
+}
+
+// Provisioning is the laptop's provisioning record.
+func (s *Service) Provisioning(ctx context.Context) (*Provisioning, error) {
+	var p *Provisioning
+	err := s.store.View(ctx, func(r Reader) error {
+		var err error
+		p, err = r.Provisioning()
+		return err
+	})
+	return p, err
+}
+
+// checkKey refuses a key that is not the supervisor's.
+func (sc *scope) checkKey(key *seal.PrivateKey) error {
+	if key == nil || seal.EncodePublicKey(key.Public()) != sc.prov.PublicKey {
+		return ErrWrongKey
+	}
+	return nil
+}
+
+func personName(name string) (string, error) {
+	n, err := election.NormalizeText(election.FieldEnteredBy, name, election.MaxPersonLength)
+	if err != nil {
+		return "", err
+	}
+	if n == "" {
+		return "", &election.InputError{Field: election.FieldEnteredBy, Key: election.InputRequired}
+	}
+	return n, nil
+}
