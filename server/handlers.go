@@ -165,7 +165,7 @@ func (s *Server) putSubmission(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limitKey(env); err != nil {
 		return err
 	}
-	rc, err := s.svc.Submit(r.Context(), body)
+	rc, err := s.svc.SubmitEnvelope(r.Context(), body, env)
 	if err != nil {
 		if commission.KindOf(err) == commission.EConflict {
 			result = resultConflict

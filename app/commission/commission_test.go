@@ -346,3 +346,50 @@ func newEnvWithoutElection(tb testing.TB) *env {
 	tb.Cleanup(e.svc.Close)
 	return e
 }
+
+// TestBatchOfOneForm: a group commit that holds several versions of one
+// form decides each against what the batch stored before it.
+func TestBatchOfOneForm(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.station(0), e.station(1)
+	keyA := e.enroll(enrollment.RoleStation, a.Code, 10)
+	keyB := e.enroll(enrollment.RoleStation, b.Code, 11)
+	a1, b1 := e.sealed(a, keyA, 1, "", 0), e.sealed(b, keyB, 1, "", 0)
+	a2 := e.sealed(a, keyA, 2, digest(a1), 0)
+	a3 := e.sealed(a, keyA, 3, digest(a2), 0)
+	b2 := e.sealed(b, keyB, 2, digest(b1), 0)
+	b3 := e.sealed(b, keyB, 3, digest(b2), 0)
+	other := e.sealed(a, keyA, 2, digest(a1), 1) // another envelope for version 2
+
+	_, errs := e.svc.CommitInOneBatch(e.ctx, [][]byte{a1, b1})
+	require.Equal(t, []error{nil, nil}, errs)
+
+	receipts, errs := e.svc.CommitInOneBatch(e.ctx, [][]byte{a2, a3, a2, other, b3, b2})
+	for i, want := range []commission.Kind{"", "", "", commission.EConflict, commission.EConflict, ""} {
+		if want == "" {
+			require.NoError(t, errs[i], "submission %d", i)
+			continue
+		}
+		assert.Equal(t, want, kind(t, errs[i]), "submission %d: %v", i, errs[i])
+	}
+	assert.False(t, receipts[0].Repeat, "version 2 after the stored version 1")
+	assert.False(t, receipts[1].Repeat, "version 3 after the version 2 stored earlier in the batch")
+	assert.True(t, receipts[2].Repeat, "version 2 again")
+	assert.Equal(t, receipts[0].Envelope, receipts[2].Envelope)
+	assert.False(t, receipts[5].Repeat, "version 2 of b, after its version 3 was refused")
+	assert.Greater(t, receipts[1].Submission.Number, receipts[0].Submission.Number)
+
+	var headA, headB *commission.Submission
+	require.NoError(t, e.store.View(e.ctx, func(r commission.Reader) error {
+		var err error
+		if headA, err = r.Head(receipts[0].Submission.FormRef); err != nil {
+			return err
+		}
+		headB, err = r.Head(receipts[5].Submission.FormRef)
+		return err
+	}))
+	assert.Equal(t, digest(a3), headA.Digest)
+	assert.Equal(t, digest(b2), headB.Digest)
+	_, _, err := e.svc.VerifyAudit(e.ctx)
+	require.NoError(t, err)
+}

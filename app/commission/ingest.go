@@ -49,7 +49,14 @@ type pending struct {
 // supersede the form's head, is recorded as a conflict and refused with
 // EConflict.
 func (s *Service) Submit(ctx context.Context, raw []byte) (*Receipt, error) {
-	c, err := s.check(ctx, raw)
+	return s.SubmitEnvelope(ctx, raw, nil)
+}
+
+// SubmitEnvelope is Submit for a caller that parsed the envelope already
+// (with seal.Parse, from raw exactly): it is not parsed again. env nil
+// parses raw.
+func (s *Service) SubmitEnvelope(ctx context.Context, raw []byte, env *seal.Envelope) (*Receipt, error) {
+	c, err := s.check(ctx, raw, env)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +84,7 @@ func (s *Service) Submit(ctx context.Context, raw []byte) (*Receipt, error) {
 
 // check verifies a submission without the store's help, but for the
 // enrolled key (cached).
-func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
+func (s *Service) check(ctx context.Context, raw []byte, env *seal.Envelope) (*checked, error) {
 	def, err := s.Definition(ctx)
 	if err != nil {
 		return nil, err
@@ -85,7 +92,7 @@ func (s *Service) check(ctx context.Context, raw []byte) (*checked, error) {
 	if s.receiptKey == nil {
 		return nil, Errorf(EUnavailable, "no receipt key: tallyd cannot answer with receipts")
 	}
-	key, opened, err := s.openSigned(ctx, raw, MaxEnvelopeSize, election.SubmissionPayloadType, "submission", EInvalid, false)
+	key, opened, err := s.openParsed(ctx, raw, env, MaxEnvelopeSize, election.SubmissionPayloadType, "submission", EInvalid, false)
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +170,23 @@ func (s *Service) commitBatch(batch []*pending) {
 		for _, id := range ids {
 			revoked[id] = true
 		}
+		// The version before each submission, for all of them in one go:
+		// the common case is the next version of its form.
+		prev := make([]VersionRef, 0, len(batch))
+		for _, p := range batch {
+			if sub := p.c.sub; sub.Version > 1 {
+				prev = append(prev, VersionRef{FormRef: sub.FormRef, Version: sub.Version - 1})
+			}
+		}
+		var stored map[VersionRef]string
+		if len(prev) > 0 {
+			if stored, err = tx.DigestsAt(prev); err != nil {
+				return err
+			}
+		}
 		for i, p := range batch {
 			results[i] = outcome{}
-			r, err := s.commitOne(tx, p.c, at, revoked)
+			r, err := s.commitOne(tx, p.c, at, revoked, stored)
 			var e *Error
 			switch {
 			case err == nil:
@@ -193,7 +214,10 @@ func (s *Service) commitBatch(batch []*pending) {
 }
 
 // commitOne decides one submission inside the batch's transaction.
-func (s *Service) commitOne(tx Tx, c *checked, at time.Time, revoked map[string]bool) (*Receipt, error) {
+// prev holds the digests of the versions before the batch's submissions
+// that were stored when the batch began.
+func (s *Service) commitOne(tx Tx, c *checked, at time.Time, revoked map[string]bool,
+	prev map[VersionRef]string) (*Receipt, error) {
 	sub := c.sub
 	if revoked[sub.KeyID] {
 		if old, err := tx.Submission(sub.Digest); err == nil {
@@ -206,9 +230,7 @@ func (s *Service) commitOne(tx Tx, c *checked, at time.Time, revoked map[string]
 	// The common case first, in one write: the next version of its form
 	// (version 1, or one that supersedes the stored version before it).
 	// The store's uniqueness of digest and of version decides the rest.
-	if fast, err := s.supersedesStored(tx, sub); err != nil {
-		return nil, err
-	} else if fast {
+	if supersedesStored(sub, prev) {
 		if r, ok, err := s.insert(tx, sub, at); err != nil || ok {
 			return r, err
 		}
@@ -233,18 +255,15 @@ func (s *Service) commitOne(tx Tx, c *checked, at time.Time, revoked map[string]
 }
 
 // supersedesStored reports whether a submission is version 1 or names the
-// stored version before it: then it is new unless its version is taken.
-func (s *Service) supersedesStored(tx Tx, sub *Submission) (bool, error) {
+// stored version before it, as read when the batch began: then it is new
+// unless its version is taken. A version stored by the batch itself is
+// not in prev, and takes the careful path.
+func supersedesStored(sub *Submission, prev map[VersionRef]string) bool {
 	if sub.Version == 1 {
-		return true, nil
+		return true
 	}
-	prev, err := tx.SubmissionAt(sub.FormRef, sub.Version-1)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return prev.Digest == sub.Supersedes, nil
+	d, ok := prev[VersionRef{FormRef: sub.FormRef, Version: sub.Version - 1}]
+	return ok && d == sub.Supersedes
 }
 
 // insert stores a submission as new and audits it; false when the store

@@ -15,15 +15,27 @@ import (
 // what must see a revocation at once).
 func (s *Service) openSigned(ctx context.Context, raw []byte, maxSize int, payloadType, what string,
 	bad Kind, fresh bool) (*Key, *seal.Opened, error) {
-	env, err := seal.Parse(raw, maxSize)
-	if err != nil {
-		return nil, nil, Errorf(bad, "%v", err)
+	return s.openParsed(ctx, raw, nil, maxSize, payloadType, what, bad, fresh)
+}
+
+// openParsed is openSigned for an envelope that may be parsed already
+// (env, from raw exactly); nil parses raw.
+func (s *Service) openParsed(ctx context.Context, raw []byte, env *seal.Envelope, maxSize int, payloadType, what string,
+	bad Kind, fresh bool) (*Key, *seal.Opened, error) {
+	if env == nil || len(raw) > maxSize {
+		var err error
+		if env, err = seal.Parse(raw, maxSize); err != nil {
+			return nil, nil, Errorf(bad, "%v", err)
+		}
 	}
 	if len(env.Signatures) != 1 {
 		return nil, nil, Errorf(bad, "a %s carries exactly one signature; this has %d", what, len(env.Signatures))
 	}
 	id := env.Signatures[0].KeyID
-	var key *Key
+	var (
+		key *Key
+		err error
+	)
 	if fresh {
 		key, err = s.freshKey(ctx, id)
 	} else {

@@ -41,6 +41,11 @@ type Reader interface {
 	Submission(digest string) (*Submission, error) // ErrNotFound
 	// SubmissionAt is the stored version of a form, if any.
 	SubmissionAt(f FormRef, version int) (*Submission, error) // ErrNotFound
+	// DigestsAt reads the digests of those of the given versions of forms
+	// that are stored, in one go: a group commit asks for the version
+	// before each of its submissions. A version not stored is not in the
+	// map.
+	DigestsAt(versions []VersionRef) (map[VersionRef]string, error)
 	// Head is a form's latest stored version.
 	Head(f FormRef) (*Submission, error) // ErrNotFound
 	// Submissions lists every version of every form of a station, or of

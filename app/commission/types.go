@@ -43,6 +43,12 @@ type FormRef struct {
 	Form    election.FormKind `json:"form"`
 }
 
+// VersionRef names one version of one form.
+type VersionRef struct {
+	FormRef
+	Version int
+}
+
 // Submission is one verified, stored version of a station's form.
 type Submission struct {
 	Digest string `json:"digest"` // seal.Digest of the envelope

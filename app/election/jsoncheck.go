@@ -36,10 +36,12 @@ func clearlyFine(raw []byte) bool {
 	type frame struct {
 		object bool
 		first  int                 // index of the frame's first key in keys
-		seen   map[string]struct{} // for large objects
+		seen   map[uint64]struct{} // for large objects: the keys' folded hashes
 	}
 	var stack []frame
-	var keys []string
+	// The keys of the open objects, as they are in raw: ASCII without
+	// escapes, compared as encoding/json folds them (ASCII case).
+	var keys [][]byte
 	wantKey := false
 	for i := 0; i < len(raw); i++ {
 		switch c := raw[i]; c {
@@ -72,25 +74,28 @@ func clearlyFine(raw []byte) bool {
 				if escaped || !ascii {
 					return false
 				}
-				key := strings.ToLower(string(raw[i+1 : j]))
+				key := raw[i+1 : j]
 				top := &stack[len(stack)-1]
 				if top.seen != nil {
-					if _, dup := top.seen[key]; dup {
+					// The same hash is a duplicate or, rarely, two keys
+					// that collide: unsure either way.
+					if !addFolded(top.seen, key) {
 						return false
 					}
-					top.seen[key] = struct{}{}
 				} else {
 					for _, k := range keys[top.first:] {
-						if k == key {
+						if asciiEqualFold(k, key) {
 							return false
 						}
 					}
 					if len(keys)-top.first >= 32 {
-						top.seen = make(map[string]struct{}, 64)
+						top.seen = make(map[uint64]struct{}, 64)
 						for _, k := range keys[top.first:] {
-							top.seen[k] = struct{}{}
+							addFolded(top.seen, k)
 						}
-						top.seen[key] = struct{}{}
+						if !addFolded(top.seen, key) {
+							return false
+						}
 					}
 				}
 				keys = append(keys, key)
@@ -99,6 +104,42 @@ func clearlyFine(raw []byte) bool {
 			i = j
 		}
 	}
+	return true
+}
+
+// asciiEqualFold reports whether two ASCII keys are equal but for the
+// case of their letters.
+func asciiEqualFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// addFolded adds an ASCII key's case-folded FNV-1a hash to set, and
+// reports false when the hash was there already.
+func addFolded(set map[uint64]struct{}, key []byte) bool {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h ^= uint64(lowerASCII(c))
+		h *= 1099511628211
+	}
+	if _, dup := set[h]; dup {
+		return false
+	}
+	set[h] = struct{}{}
 	return true
 }
 

@@ -259,18 +259,15 @@ func isKeyID(s []byte) bool {
 // encoding per alphabet. With allowURL, the URL-safe alphabet is accepted
 // as well, but never mixed with the standard one.
 func decodeBase64(s []byte, allowURL bool) ([]byte, error) {
-	var std, url bool
+	var seen byte
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '=':
-		case c == '+' || c == '/':
-			std = true
-		case c == '-' || c == '_':
-			url = true
-		default:
-			return nil, fmt.Errorf("not base64: byte %d is %q", i, c)
+		class := base64Class[s[i]]
+		if class == 0 {
+			return nil, fmt.Errorf("not base64: byte %d is %q", i, s[i])
 		}
+		seen |= class
 	}
+	std, url := seen&b64Std != 0, seen&b64URL != 0
 	enc := base64.StdEncoding
 	if url {
 		switch {
@@ -293,6 +290,33 @@ func decodeBase64(s []byte, allowURL bool) ([]byte, error) {
 	}
 	return b[:n], nil
 }
+
+// The classes of the bytes of base64 text: in both alphabets (letters,
+// digits, the padding), only in the standard one, only in the URL-safe
+// one; 0 for any other byte.
+const (
+	b64Both = 1 << iota
+	b64Std
+	b64URL
+)
+
+// base64Class is the class of every byte, so that decodeBase64 looks each
+// byte up once.
+var base64Class = func() (t [256]byte) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = b64Both
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = b64Both
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = b64Both
+	}
+	t['='] = b64Both
+	t['+'], t['/'] = b64Std, b64Std
+	t['-'], t['_'] = b64URL, b64URL
+	return t
+}()
 
 // quoteShort quotes a string from the input for an error message, cut
 // short so that a hostile input cannot make a huge error.

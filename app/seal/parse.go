@@ -267,21 +267,24 @@ func (p *envelopeParser) str(where string) ([]byte, error) {
 	if c != '"' {
 		return nil, newError(ErrMalformed, "%snot a string", prefix(where))
 	}
-	p.pos++
-	start := p.pos
-	for p.pos < len(p.data) {
-		switch c := p.data[p.pos]; {
+	start := p.pos + 1
+	// A local index over a local slice: the payload's base64 is most of an
+	// envelope, and this loop reads it byte by byte.
+	data := p.data
+	for i := start; i < len(data); i++ {
+		switch c := data[i]; {
 		case c == '"':
-			s := p.data[start:p.pos]
-			p.pos++
-			return s, nil
+			p.pos = i + 1
+			return data[start:i], nil
 		case c == '\\':
+			p.pos = i
 			return p.escapedStr(where, start)
 		case c < 0x20:
+			p.pos = i
 			return nil, p.syntax(where, "control character in a string")
 		}
-		p.pos++
 	}
+	p.pos = len(data)
 	return nil, p.truncated(where)
 }
 

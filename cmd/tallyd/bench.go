@@ -35,10 +35,13 @@ type benchReport struct {
 	// shares the machine, so this says what tallyd alone costs.
 	ServerCPUPerSubmissionUS float64 `json:"server_cpu_per_submission_us"`
 	ServerCapacity           float64 `json:"server_capacity_per_second"`
-	VerifyPerCore            float64 `json:"ed25519_verify_per_second_per_core"`
-	Cores                    int     `json:"cores"`
-	RatioToVerify            float64 `json:"sustained_to_machine_verify_rate"`
-	ReceiptsVerified         int     `json:"receipts_verified"`
+	// LoadCPUPerSubmissionUS is the load generator's own CPU time per
+	// submission in the sustained phase, taken from tallyd's share.
+	LoadCPUPerSubmissionUS float64 `json:"load_cpu_per_submission_us"`
+	VerifyPerCore          float64 `json:"ed25519_verify_per_second_per_core"`
+	Cores                  int     `json:"cores"`
+	RatioToVerify          float64 `json:"sustained_to_machine_verify_rate"`
+	ReceiptsVerified       int     `json:"receipts_verified"`
 }
 
 type phaseFigure struct {
@@ -125,12 +128,15 @@ func bench(args []string, stdout io.Writer) error {
 	var total phaseFigure
 	var lat []time.Duration
 	cpu0 := processCPU(p.cmd.Process.Pid)
+	var loadCPU time.Duration
 	for v := 2; v <= 1+*rounds; v++ {
 		var envs []envelope
 		if envs, prev, err = le.versions(v, prev); err != nil {
 			return err
 		}
+		own0 := processCPU(os.Getpid())
 		f, rs, err := c.fireTimed(envs, *clients, &lat)
+		loadCPU += processCPU(os.Getpid()) - own0
 		if err != nil {
 			return err
 		}
@@ -146,6 +152,9 @@ func bench(args []string, stdout io.Writer) error {
 	if cpu := processCPU(p.cmd.Process.Pid) - cpu0; cpu > 0 && total.Submissions > 0 {
 		rep.ServerCPUPerSubmissionUS = float64(cpu.Microseconds()) / float64(total.Submissions)
 		rep.ServerCapacity = float64(rep.Cores) * 1e6 / rep.ServerCPUPerSubmissionUS
+	}
+	if total.Submissions > 0 {
+		rep.LoadCPUPerSubmissionUS = float64(loadCPU.Microseconds()) / float64(total.Submissions)
 	}
 
 	// Every receipt must verify under the commission's receipt key.
@@ -163,6 +172,7 @@ func bench(args []string, stdout io.Writer) error {
 	if rep.VerifyPerCore > 0 {
 		rep.RatioToVerify = rep.Sustained.PerSecond / (rep.VerifyPerCore * float64(rep.Cores))
 	}
+	c.closeIdle()
 	if err := p.stop(); err != nil {
 		return fmt.Errorf("tallyd did not shut down cleanly: %w", err)
 	}
@@ -180,6 +190,9 @@ func bench(args []string, stdout io.Writer) error {
 	if rep.ServerCPUPerSubmissionUS > 0 {
 		fmt.Fprintf(stdout, "tallyd alone       %.0f µs of CPU per submission: %.0f/s on %d cores without the load generator\n",
 			rep.ServerCPUPerSubmissionUS, rep.ServerCapacity, rep.Cores)
+	}
+	if rep.LoadCPUPerSubmissionUS > 0 {
+		fmt.Fprintf(stdout, "load generator     %.0f µs of CPU per submission, on the same cores\n", rep.LoadCPUPerSubmissionUS)
 	}
 	fmt.Fprintf(stdout, "ed25519 verify     %.0f/s per core, %.0f/s on the machine\n", rep.VerifyPerCore, rep.VerifyPerCore*float64(rep.Cores))
 	fmt.Fprintf(stdout, "ratio              %.2f × the machine's bare verify rate\n", rep.RatioToVerify)
@@ -206,13 +219,48 @@ func (c *loadClient) fire(envs []envelope, parallel int) (phaseFigure, [][]byte,
 func (c *loadClient) fireTimed(envs []envelope, parallel int, lat *[]time.Duration) (phaseFigure, [][]byte, error) {
 	took := make([]time.Duration, len(envs))
 	receipts := make([][]byte, len(envs))
+	reqs := make([][]byte, len(envs))
+	for i := range envs {
+		reqs[i] = c.rawRequest("/v1/submissions/"+envs[i].digest, envs[i].raw)
+	}
+	// Each client keeps one connection for the whole phase, as a station's
+	// keep-alive would.
+	conns := make([]*rawConn, parallel)
+	defer func() {
+		for _, rc := range conns {
+			if rc != nil {
+				c.putConn(rc)
+			}
+		}
+	}()
 	start := time.Now()
-	err := parallelDo(len(envs), parallel, func(i int) error {
+	err := parallelDoWorker(len(envs), parallel, func(w, i int) error {
 		t0 := time.Now()
-		status, body, err := c.do("PUT", "/v1/submissions/"+envs[i].digest, envs[i].raw)
+		rc := conns[w]
+		if rc == nil {
+			var err error
+			if rc, err = c.takeConn(); err != nil {
+				return err
+			}
+		}
+		status, body, keep, err := rc.send(reqs[i])
+		if err != nil && rc.used && closedIdle(err) {
+			// The server closed the kept connection before it read the
+			// request (its idle timeout): send it on a new one.
+			_ = rc.nc.Close()
+			if rc, err = c.takeConn(); err != nil {
+				return err
+			}
+			status, body, keep, err = rc.send(reqs[i])
+		}
 		took[i] = time.Since(t0)
+		if err != nil || !keep {
+			_ = rc.nc.Close()
+			rc = nil
+		}
+		conns[w] = rc
 		if err != nil {
-			return err
+			return fmt.Errorf("submission of %s: %w", envs[i].station, err)
 		}
 		if status != http.StatusCreated {
 			return fmt.Errorf("submission of %s: %d %s", envs[i].station, status, body)

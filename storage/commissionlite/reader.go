@@ -156,6 +156,24 @@ func (r *readTx) SubmissionAt(f commission.FormRef, version int) (*commission.Su
 	return s, nil
 }
 
+// DigestsAt reads each version's digest alone, through the unique index
+// on the form and version: no envelope is read.
+func (r *readTx) DigestsAt(versions []commission.VersionRef) (map[commission.VersionRef]string, error) {
+	out := make(map[commission.VersionRef]string, len(versions))
+	stmt := r.c.stmts[qDigestAt]
+	for _, v := range versions {
+		var digest string
+		err := stmt.QueryRowContext(r.ctx, v.Station, v.Contest, string(v.Form), v.Version).Scan(&digest)
+		switch {
+		case err == nil:
+			out[v] = digest
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("commissionlite: version %d of %s: %w", v.Version, formName(v.FormRef), err)
+		}
+	}
+	return out, nil
+}
+
 func (r *readTx) Head(f commission.FormRef) (*commission.Submission, error) {
 	s, err := scanSubmission(r.queryRow(qHead, f.Station, f.Contest, f.Form))
 	if err != nil {

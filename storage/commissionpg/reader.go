@@ -174,6 +174,44 @@ func (r *readTx) SubmissionAt(f commission.FormRef, version int) (*commission.Su
 	return s, nil
 }
 
+// DigestsAt reads the digests of every version asked for in one round
+// trip.
+func (r *readTx) DigestsAt(versions []commission.VersionRef) (map[commission.VersionRef]string, error) {
+	out := make(map[commission.VersionRef]string, len(versions))
+	if len(versions) == 0 {
+		return out, nil
+	}
+	var (
+		station, contest, form = make([]string, len(versions)), make([]string, len(versions)), make([]string, len(versions))
+		version                = make([]int, len(versions))
+	)
+	for i, v := range versions {
+		station[i], contest[i], form[i], version[i] = v.Station, v.Contest, string(v.Form), v.Version
+	}
+	rows, err := r.conn.Query(r.ctx, `SELECT s.station, s.contest, s.form, s.version, s.digest
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[]) AS u (st, c, f, v)
+		JOIN submissions s ON s.station = u.st AND s.contest = u.c AND s.form = u.f AND s.version = u.v`,
+		station, contest, form, version)
+	if err != nil {
+		return nil, failed(err, "digests of %d versions", len(versions))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			v      commission.VersionRef
+			digest string
+		)
+		if err := rows.Scan(&v.Station, &v.Contest, &v.Form, &v.Version, &digest); err != nil {
+			return nil, failed(err, "digests of %d versions", len(versions))
+		}
+		out[v] = digest
+	}
+	if err := rows.Err(); err != nil {
+		return nil, failed(err, "digests of %d versions", len(versions))
+	}
+	return out, nil
+}
+
 func (r *readTx) Head(f commission.FormRef) (*commission.Submission, error) {
 	s, err := scanSubmission(r.conn.QueryRow(r.ctx, "SELECT "+submissionColumns+` FROM submissions
 		WHERE station = $1 AND contest = $2 AND form = $3 ORDER BY version DESC LIMIT 1`, f.Station, f.Contest, f.Form))

@@ -290,6 +290,33 @@ func (w *writeTx) SubmissionAt(f commission.FormRef, version int) (*commission.S
 	return &c, nil
 }
 
+// DigestsAt answers from what the transaction knows, held back or read,
+// and asks the database for the rest in one round trip.
+func (w *writeTx) DigestsAt(versions []commission.VersionRef) (map[commission.VersionRef]string, error) {
+	out := make(map[commission.VersionRef]string, len(versions))
+	var ask []commission.VersionRef
+	for _, v := range versions {
+		if s, ok := w.subs.byVersion[versionRef{v.FormRef, v.Version}]; ok {
+			if s != nil {
+				out[v] = s.Digest
+			}
+			continue
+		}
+		ask = append(ask, v)
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	read, err := w.readTx.DigestsAt(ask)
+	if err != nil {
+		return nil, err
+	}
+	for v, d := range read {
+		out[v] = d
+	}
+	return out, nil
+}
+
 func (w *writeTx) Head(f commission.FormRef) (*commission.Submission, error) {
 	if s, ok := w.subs.heads[f]; ok {
 		if s == nil {

@@ -2,6 +2,7 @@ package commissiontest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -352,6 +353,41 @@ func (s *suite) testSubmissions(t *testing.T) {
 			return r.Head(candidates.FormRef)
 		})
 		assert.Equal(t, candidates, head)
+	})
+
+	t.Run("DigestsAt", func(t *testing.T) {
+		st := s.open(t)
+		v1 := submission(results, 1, nil, "")
+		v2 := submission(results, 2, v1, "")
+		candidates := submission(formOf(stA1, "ASM", election.CandidatesForm), 1, nil, "")
+		insert(t, st, v1, candidates)
+		at := func(f commission.FormRef, v int) commission.VersionRef {
+			return commission.VersionRef{FormRef: f, Version: v}
+		}
+		ask := []commission.VersionRef{at(results, 1), at(results, 2), at(candidates.FormRef, 1),
+			at(formOf(stA2, "ASM", election.ResultsForm), 1)}
+		var got map[commission.VersionRef]string
+		require.NoError(t, st.View(context.Background(), func(r commission.Reader) error {
+			var err error
+			got, err = r.DigestsAt(ask)
+			return err
+		}))
+		assert.Equal(t, map[commission.VersionRef]string{at(results, 1): v1.Digest,
+			at(candidates.FormRef, 1): candidates.Digest}, got, "only what is stored")
+		update(t, st, func(tx commission.Tx) error {
+			if ok, err := tx.InsertSubmission(v2); err != nil || !ok {
+				return fmt.Errorf("insert: %v, %w", ok, err)
+			}
+			got, err := tx.DigestsAt(ask)
+			assert.Equal(t, v2.Digest, got[at(results, 2)], "what the transaction stored")
+			assert.Len(t, got, 3)
+			return err
+		})
+		update(t, st, func(tx commission.Tx) error {
+			got, err := tx.DigestsAt(nil)
+			assert.Empty(t, got)
+			return err
+		})
 	})
 
 	t.Run("Listed", func(t *testing.T) {
