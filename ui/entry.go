@@ -270,7 +270,7 @@ func (e *entry) check() {
 			form.Counts[f] = n
 		}
 	}
-	var errs, warns []fyne.CanvasObject
+	var errs, warns []line
 	for _, fd := range election.Validate(v.Layout, e.s.me, form) {
 		switch {
 		case fd.Code == "E.REQUIRED", fd.Code == "W.NO-PHOTO":
@@ -279,12 +279,10 @@ func (e *entry) check() {
 			continue
 		}
 		text := fd.Code + "  " + w.finding(fd)
-		imp := widget.WarningImportance
 		if fd.Severity == election.SeverityError {
-			imp = widget.DangerImportance
-			errs = append(errs, wrapped(text, imp))
+			errs = append(errs, line{text, widget.DangerImportance})
 		} else {
-			warns = append(warns, wrapped(text, imp))
+			warns = append(warns, line{text, widget.WarningImportance})
 		}
 		for i, f := range fd.Fields {
 			if i == 0 {
@@ -298,31 +296,80 @@ func (e *entry) check() {
 		}
 	}
 	for f, r := range e.rows {
-		r.note.SetText(strings.Join(notes[f], " · "))
-		r.note.Importance = widget.WarningImportance
+		imp := widget.WarningImportance
 		if bad[f] {
-			r.note.Importance = widget.DangerImportance
+			imp = widget.DangerImportance
 		}
-		r.note.Refresh()
+		setLabel(r.note, strings.Join(notes[f], " · "), imp)
 	}
 	if len(errs) == 0 {
-		errs = append(errs, widget.NewLabel(w.T("ui.entry.none", nil)))
+		errs = append(errs, line{w.T("ui.entry.none", nil), widget.MediumImportance})
 	}
 	if len(warns) == 0 {
-		warns = append(warns, widget.NewLabel(w.T("ui.entry.none", nil)))
+		warns = append(warns, line{w.T("ui.entry.none", nil), widget.MediumImportance})
 	}
-	e.errs.Objects, e.warns.Objects = errs, warns
-	e.errs.Refresh()
-	e.warns.Refresh()
-	e.totals.Objects = e.totalLines(form.Counts)
-	e.totals.Refresh()
+	setLines(e.errs, errs, true)
+	setLines(e.warns, warns, true)
+	setLines(e.totals, e.totalLines(form.Counts), false)
+}
+
+// line is a text of the side panel in its colour.
+type line struct {
+	text string
+	imp  widget.Importance
+}
+
+// setLabel changes a label only when its text or colour changes: each
+// keystroke checks the whole form, and a label refreshed is drawn again.
+func setLabel(l *widget.Label, text string, imp widget.Importance) {
+	if l.Text == text && l.Importance == imp {
+		return
+	}
+	l.Importance = imp
+	if l.Text != text {
+		l.SetText(text)
+		return
+	}
+	l.Refresh()
+}
+
+// setLines shows the lines in the box, keeping its labels: a keystroke
+// changes a line or two, and new labels would all be measured and drawn
+// anew.
+func setLines(box *fyne.Container, lines []line, wrap bool) {
+	changed := len(box.Objects) != len(lines)
+	for i, ln := range lines {
+		if i < len(box.Objects) {
+			if l, ok := box.Objects[i].(*widget.Label); ok {
+				setLabel(l, ln.text, ln.imp)
+				continue
+			}
+		}
+		l := widget.NewLabel(ln.text)
+		l.Importance = ln.imp
+		if wrap {
+			l.Wrapping = fyne.TextWrapWord
+		}
+		if i < len(box.Objects) {
+			box.Objects[i] = l
+		} else {
+			box.Objects = append(box.Objects, l)
+		}
+		changed = true
+	}
+	if len(box.Objects) > len(lines) {
+		box.Objects = box.Objects[:len(lines)]
+	}
+	if changed {
+		box.Refresh()
+	}
 }
 
 // totalLines are the sums the paper form must balance, as they stand.
-func (e *entry) totalLines(c map[election.Field]int) []fyne.CanvasObject {
+func (e *entry) totalLines(c map[election.Field]int) []line {
 	w := e.s.w
 	if e.v.Layout.Form != election.ResultsForm {
-		return []fyne.CanvasObject{widget.NewLabel(w.T("ui.entry.no-totals", nil))}
+		return []line{{w.T("ui.entry.no-totals", nil), widget.MediumImportance}}
 	}
 	sum := func(fs ...election.Field) (int, bool) {
 		t, all := 0, true
@@ -339,7 +386,7 @@ func (e *entry) totalLines(c map[election.Field]int) []fyne.CanvasObject {
 			entities = append(entities, spec.ID)
 		}
 	}
-	line := func(key string, total int, complete bool, want election.Field) fyne.CanvasObject {
+	total := func(key string, total int, complete bool, want election.Field) line {
 		n, has := c[want]
 		mark, imp := "…", widget.MediumImportance
 		switch {
@@ -352,16 +399,14 @@ func (e *entry) totalLines(c map[election.Field]int) []fyne.CanvasObject {
 		if has {
 			other = w.Int(n)
 		}
-		l := widget.NewLabel(w.T(key, map[string]any{"Sum": w.Int(total), "Mark": mark, "Value": other}))
-		l.Importance = imp
-		return l
+		return line{w.T(key, map[string]any{"Sum": w.Int(total), "Mark": mark, "Value": other}), imp}
 	}
 	gh, ghAll := sum(election.FieldG, election.FieldH)
 	fde, fdeAll := sum(election.FieldF, election.FieldD, election.FieldE)
 	votes, votesAll := sum(entities...)
-	return []fyne.CanvasObject{
-		line("ui.entry.sum-gh", gh, ghAll, election.FieldF),
-		line("ui.entry.sum-fde", fde, fdeAll, election.FieldC),
-		line("ui.entry.sum-i", votes, votesAll, election.FieldH),
+	return []line{
+		total("ui.entry.sum-gh", gh, ghAll, election.FieldF),
+		total("ui.entry.sum-fde", fde, fdeAll, election.FieldC),
+		total("ui.entry.sum-i", votes, votesAll, election.FieldH),
 	}
 }

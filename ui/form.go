@@ -57,7 +57,7 @@ func (s *Station) showForm(v *station.FormView) {
 		build = s.submittedScreen
 	}
 	first := true
-	s.show(func() fyne.CanvasObject {
+	s.show(screenOf(v), func() fyne.CanvasObject {
 		if first {
 			first = false
 			return build(v)
@@ -65,6 +65,25 @@ func (s *Station) showForm(v *station.FormView) {
 		s.reload(v.Key, nil)
 		return widget.NewLabel(s.w.T("ui.loading", nil))
 	})
+}
+
+// screenOf names the screen a form's state needs, for the window's title.
+func screenOf(v *station.FormView) string {
+	switch v.State {
+	case station.StateEmpty:
+		return "begin-first"
+	case station.StateSecondPending:
+		return "begin-second"
+	case station.StateFirstEntry:
+		return "entry-first"
+	case station.StateSecondEntry:
+		return "entry-second"
+	case station.StateDifferences:
+		return "differences"
+	case station.StateAgreed:
+		return "seal"
+	}
+	return "sealed"
 }
 
 // formHeading is the first line of every form screen.

@@ -1,9 +1,13 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"tally/app/station"
@@ -12,7 +16,7 @@ import (
 // showHome shows the station's forms with their states, the outbox and
 // the last receipt.
 func (s *Station) showHome() {
-	s.show(s.home)
+	s.show("home", s.home)
 }
 
 func (s *Station) home() fyne.CanvasObject {
@@ -41,9 +45,36 @@ func (s *Station) home() fyne.CanvasObject {
 }
 
 func (s *Station) fillHome(body *fyne.Container, st *station.Status) {
-	heading := widget.NewLabelWithStyle(s.w.T("ui.home.forms", nil), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	rows := []fyne.CanvasObject{heading}
+	var rows []fyne.CanvasObject
 	var first fyne.Focusable
+	// A form the supervisor returned comes first, with the reason, large:
+	// it is what the station has to do next.
+	for _, f := range st.Forms {
+		if f.State != station.StateReturned {
+			continue
+		}
+		key := f.Key
+		reason := f.Reason
+		if reason == "" {
+			reason = "–"
+		}
+		correct := newKeyButton(s.w.T("ui.home.returned-open", nil), func() { s.openForm(key) })
+		correct.Importance = widget.DangerImportance
+		if first == nil {
+			first = correct
+		}
+		rows = append(rows, alertBox(
+			bold(s.w.T("ui.home.returned", map[string]any{"Form": s.w.formTitle(s.def, key), "Version": f.Version})),
+			largeText(reason),
+			container.NewHBox(correct)))
+	}
+	if st.Provisioned.EnrolledAt == nil && s.opts.Setup != nil && s.opts.Setup.Enroll != nil {
+		enroll := newKeyButton(s.w.T("ui.home.enroll", nil), s.showEnroll)
+		rows = append(rows, container.NewVBox(
+			wrapped(s.w.T("ui.home.not-enrolled", nil), widget.WarningImportance), container.NewHBox(enroll)),
+			widget.NewSeparator())
+	}
+	rows = append(rows, widget.NewLabelWithStyle(s.w.T("ui.home.forms", nil), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	for _, f := range st.Forms {
 		key := f.Key
 		open := newKeyButton(s.w.T("ui.home.open", nil), func() { s.openForm(key) })
@@ -70,12 +101,6 @@ func (s *Station) fillHome(body *fyne.Container, st *station.Status) {
 		}
 		row := container.New(columns{460, 420, 140}, title, stateLabel, open, layout.NewSpacer())
 		rows = append(rows, row)
-		if f.State == station.StateReturned && f.Reason != "" {
-			reason := widget.NewLabel(s.w.T("ui.returned.reason", map[string]any{"Reason": f.Reason}))
-			reason.Wrapping = fyne.TextWrapWord
-			reason.Importance = widget.DangerImportance
-			rows = append(rows, reason)
-		}
 	}
 	rows = append(rows, widget.NewSeparator(),
 		widget.NewLabelWithStyle(s.w.T("ui.home.outbox", nil), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
@@ -110,6 +135,31 @@ func (s *Station) fillHome(body *fyne.Container, st *station.Status) {
 func (s *Station) receiptText(r *station.StoredReceipt) string {
 	return s.w.T("ui.receipt.text", map[string]any{"Time": s.w.DateTime(r.ReceivedAt.Local()),
 		"Number": s.w.Int(int(r.Number)), "Digest": short(r.Digest)})
+}
+
+// showEnroll asks for the one-time code and the PIN, for a station that
+// was provisioned without enrolling.
+func (s *Station) showEnroll() {
+	s.leaveScreen()
+	p := &wizard{s: s}
+	s.show("enroll", func() fyne.CanvasObject { return s.enrollScreen(p, nil) })
+}
+
+// alertBox frames what needs attention first, in the error colour.
+func alertBox(objects ...fyne.CanvasObject) fyne.CanvasObject {
+	border := canvas.NewRectangle(color.Transparent)
+	border.StrokeColor = theme.Color(theme.ColorNameError)
+	border.StrokeWidth = 2
+	border.CornerRadius = 4
+	return container.NewStack(border, container.NewPadded(container.NewVBox(objects...)))
+}
+
+// largeText is a text read from across the table, wrapped.
+func largeText(text string) fyne.CanvasObject {
+	t := widget.NewRichText(&widget.TextSegment{Text: text, Style: widget.RichTextStyle{
+		ColorName: theme.ColorNameError, SizeName: theme.SizeNameSubHeadingText, TextStyle: fyne.TextStyle{Bold: true}}})
+	t.Wrapping = fyne.TextWrapWord
+	return t
 }
 
 func stateImportance(st station.State) widget.Importance {

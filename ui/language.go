@@ -54,7 +54,19 @@ var (
 	shortcutHelp     = &desktop.CustomShortcut{KeyName: fyne.KeyF1}
 	// shortcutNext finishes an entry, or seals on the seal screen.
 	shortcutNext = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+	// shortcutPrint writes the printout of a sealed version.
+	shortcutPrint = &desktop.CustomShortcut{KeyName: fyne.KeyP, Modifier: fyne.KeyModifierShortcutDefault}
 )
+
+// isWindowShortcut tells the window's shortcuts from an entry's own.
+func isWindowShortcut(sc fyne.Shortcut) bool {
+	for _, w := range []fyne.Shortcut{shortcutNext, shortcutHome, shortcutLanguage, shortcutPrint} {
+		if sc.ShortcutName() == w.ShortcutName() {
+			return true
+		}
+	}
+	return false
+}
 
 func (s *Station) bindShortcuts() {
 	c := s.win.Canvas()
@@ -104,6 +116,7 @@ func (s *Station) showHelp() {
 		{"Ctrl+Enter", "ui.help.finish"},
 		{"Space, Enter", "ui.help.button"},
 		{"Ctrl+H", "ui.help.home"},
+		{"Ctrl+P", "ui.help.print"},
 		{"Ctrl+L", "ui.help.language"},
 		{"F1", "ui.help.help"},
 	} {

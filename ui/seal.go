@@ -1,6 +1,11 @@
 package ui
 
 import (
+	"bytes"
+	"fmt"
+	"image"
+	_ "image/jpeg" // the photo's preview
+	_ "image/png"
 	"os"
 	"strings"
 
@@ -11,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
+	xdraw "golang.org/x/image/draw"
 
 	"tally/app/election"
 	"tally/app/station"
@@ -118,7 +124,7 @@ func (p *sealing) build() fyne.CanvasObject {
 	// The chair's PIN.
 	side.Add(widget.NewSeparator())
 	side.Add(bold(s.w.T("ui.seal.pin", nil)))
-	pin := widget.NewPasswordEntry()
+	pin := newPINEntry()
 	seal := func() { p.seal(pin, unconfirmed) }
 	pin.OnSubmitted = func(string) { seal() }
 	sealButton := newKeyButton(s.w.T("ui.seal.seal", nil), seal)
@@ -237,31 +243,80 @@ func (p *sealing) attachFile(path string) {
 	})
 }
 
-// loadPreview shows the attached photo, or says that it is a PDF.
+// loadPreview shows the attached photo, or says that it is a PDF. The
+// photo is decoded and scaled down to the preview's size off the UI
+// goroutine: a phone's photo decoded whole is 50 MB of pixels, and the
+// window would keep them (and a texture as large) while the screen is up.
 func (p *sealing) loadPreview() {
 	s, sha := p.s, p.v.Photo
-	var data []byte
-	s.ops.do(func() (err error) {
-		data, err = s.svc.PhotoData(s.ctx, sha)
+	var (
+		small *image.RGBA
+		isPDF bool
+		size  int
+	)
+	s.ops.do(func() error {
+		data, err := s.svc.PhotoData(s.ctx, sha)
+		if err != nil {
+			return err
+		}
+		size = len(data)
+		if station.PhotoExtension(data) == "pdf" {
+			isPDF = true
+			return nil
+		}
+		small, err = previewImage(data)
 		return err
 	}, func(err error) {
-		if err != nil {
+		switch {
+		case err != nil:
 			p.preview.Objects = []fyne.CanvasObject{widget.NewLabel(s.w.problem(err))}
-		} else if station.PhotoExtension(data) == "pdf" {
-			p.preview.Objects = []fyne.CanvasObject{widget.NewLabel(s.w.T("ui.seal.photo-pdf", map[string]any{"Size": s.w.Int(len(data)>>10) + " KiB"}))}
-		} else {
-			img := canvas.NewImageFromResource(fyne.NewStaticResource(sha+"."+station.PhotoExtension(data), data))
+		case isPDF:
+			p.preview.Objects = []fyne.CanvasObject{widget.NewLabel(s.w.T("ui.seal.photo-pdf", map[string]any{"Size": s.w.Int(size>>10) + " KiB"}))}
+		default:
+			img := canvas.NewImageFromImage(small)
 			img.FillMode = canvas.ImageFillContain
-			img.SetMinSize(fyne.NewSize(360, 270))
+			img.SetMinSize(fyne.NewSize(previewWidth/2, previewHeight/2))
 			p.preview.Objects = []fyne.CanvasObject{img}
 		}
 		p.preview.Refresh()
 	})
 }
 
+// The preview's size in pixels: twice its size on screen, for a scaled
+// or high-density display.
+const (
+	previewWidth  = 720
+	previewHeight = 540
+	// maxPreviewPixels refuses to decode an image larger than any camera
+	// makes, which would take gigabytes.
+	maxPreviewPixels = 80 << 20
+)
+
+// previewImage decodes a JPEG or PNG and scales it down to fit the
+// preview, keeping its proportions.
+func previewImage(data []byte) (*image.RGBA, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPreviewPixels {
+		return nil, fmt.Errorf("the image is %d × %d pixels: too large to preview", cfg.Width, cfg.Height)
+	}
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	b := src.Bounds()
+	scale := min(1, float64(previewWidth)/float64(b.Dx()), float64(previewHeight)/float64(b.Dy()))
+	w, h := max(1, int(float64(b.Dx())*scale)), max(1, int(float64(b.Dy())*scale))
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, b, xdraw.Src, nil)
+	return dst, nil
+}
+
 // seal unlocks the station's key with the PIN and seals the form; the key
 // derivation and the signing run off the UI goroutine.
-func (p *sealing) seal(pin *widget.Entry, unconfirmed int) {
+func (p *sealing) seal(pin *fieldEntry, unconfirmed int) {
 	s, key := p.s, p.v.Key
 	switch {
 	case unconfirmed > 0:

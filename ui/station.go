@@ -28,9 +28,13 @@ type Outbox interface {
 type Options struct {
 	// Outbox is woken after each seal; nil when nothing sends.
 	Outbox Outbox
-	// Provision starts the provisioning of a laptop that is not bound to
-	// a station yet. Without it the screen only says how to provision.
-	Provision func()
+	// Store is the station's record, for the printouts; nil until the
+	// laptop is provisioned (the wizard gets it from Setup.Provision).
+	Store station.Store
+	// Setup lets the screens provision a laptop that is not bound to a
+	// station yet, and enroll it with the commission. Without it the
+	// screen only says how to provision from the command line.
+	Setup *Setup
 	// Version is the app's version, for the about box.
 	Version string
 	// OnReady is called once, when the station's forms are first on
@@ -44,12 +48,13 @@ const prefLanguage = "language"
 // Station is the station mode's window: a header with the language, the
 // screen of the moment, and the outbox's status always at the bottom.
 type Station struct {
-	app  fyne.App
-	win  fyne.Window
-	svc  *station.Service
-	opts Options
-	ops  *queue
-	ctx  context.Context
+	app   fyne.App
+	win   fyne.Window
+	svc   *station.Service
+	store station.Store
+	opts  Options
+	ops   *queue
+	ctx   context.Context
 
 	w   words
 	def *election.Definition
@@ -62,6 +67,9 @@ type Station struct {
 	leave   func()
 	// focus is where the cursor goes once the screen is shown.
 	focus fyne.Focusable
+	// screenName names the screen of the moment (ui.screen.*), for the
+	// window's title.
+	screenName string
 	// screen counts the screens shown, so that work queued for one screen
 	// does not come back on another.
 	screen int
@@ -74,9 +82,10 @@ type Station struct {
 }
 
 // NewStation makes the station's screens in the window. Nothing shows
-// before Start.
+// before Start. svc is nil on a laptop that has no station record yet:
+// the screens then start with the provisioning.
 func NewStation(a fyne.App, win fyne.Window, svc *station.Service, opts Options) *Station {
-	s := &Station{app: a, win: win, svc: svc, opts: opts, ops: newQueue(), ctx: context.Background()}
+	s := &Station{app: a, win: win, svc: svc, store: opts.Store, opts: opts, ops: newQueue(), ctx: context.Background()}
 	s.w = words{s.localizer(a.Preferences().StringWithFallback(prefLanguage, i18n.Default))}
 	s.bar = newStatusBar(s)
 	win.SetCloseIntercept(s.close)
@@ -95,6 +104,10 @@ func (s *Station) localizer(tag string) *i18n.Localizer {
 // laptop is not provisioned yet. The definition is verified on the way,
 // off the UI goroutine.
 func (s *Station) Start() {
+	if s.svc == nil {
+		s.startSetup()
+		return
+	}
 	s.setContent(widget.NewLabel(s.w.T("ui.loading", nil)))
 	var def *election.Definition
 	var me *election.Station
@@ -104,9 +117,9 @@ func (s *Station) Start() {
 	}, func(err error) {
 		switch {
 		case errors.Is(err, station.ErrNotProvisioned):
-			s.show(s.notProvisioned)
+			s.startSetup()
 		case err != nil:
-			s.show(func() fyne.CanvasObject { return widget.NewLabel(s.w.problem(err)) })
+			s.show("problem", func() fyne.CanvasObject { return widget.NewLabel(s.w.problem(err)) })
 		default:
 			s.def, s.me = def, me
 			s.showHome()
@@ -114,11 +127,14 @@ func (s *Station) Start() {
 	})
 }
 
-// show makes a screen the window's content.
-func (s *Station) show(build func() fyne.CanvasObject) {
+// show makes a screen the window's content; name says which screen it
+// is, in the window's title.
+func (s *Station) show(name string, build func() fyne.CanvasObject) {
+	s.screenName = name
 	s.rebuild, s.refresh, s.leave, s.focus = build, nil, nil, nil
 	s.screen++
 	s.win.Canvas().RemoveShortcut(shortcutNext)
+	s.win.Canvas().RemoveShortcut(shortcutPrint)
 	s.setContent(build())
 }
 
@@ -136,6 +152,9 @@ func (s *Station) title() string {
 	t := s.w.T("app.name", nil)
 	if s.me != nil {
 		t += " — " + s.me.Code + " " + s.me.Name
+	}
+	if s.screenName != "" {
+		t += " — " + s.w.T("ui.screen."+s.screenName, nil)
 	}
 	return t
 }
@@ -161,7 +180,7 @@ func (s *Station) setLanguage(tag string) {
 	if rebuild == nil {
 		return
 	}
-	s.show(rebuild)
+	s.show(s.screenName, rebuild)
 }
 
 // SetSyncStatus shows the outbox's state; it may be called from any

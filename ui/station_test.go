@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -47,6 +48,7 @@ type rig struct {
 	app    fyne.App
 	win    fyne.Window
 	svc    *station.Service
+	db     station.Store
 	ui     *Station
 	outbox *outbox
 	def    *election.Definition
@@ -66,7 +68,7 @@ func newRig(t *testing.T) *rig {
 	_, err = svc.Provision(ctx, station.ProvisionRequest{Definition: signed, Fingerprint: electiontest.Fingerprint(),
 		Station: stationCode, PIN: []byte(testPIN), By: "Arta Krasniqi"})
 	require.NoError(t, err)
-	r := &rig{t: t, app: a, svc: svc, outbox: &outbox{}}
+	r := &rig{t: t, app: a, svc: svc, db: db, outbox: &outbox{}}
 	r.def, r.me, err = svc.Scope(ctx)
 	require.NoError(t, err)
 	r.start()
@@ -77,7 +79,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) start() {
 	r.win = test.NewTempWindow(r.t, widget.NewLabel(""))
 	r.win.Resize(fyne.NewSize(1280, 900))
-	r.ui = NewStation(r.app, r.win, r.svc, Options{Outbox: r.outbox, Version: "test"})
+	r.ui = NewStation(r.app, r.win, r.svc, Options{Outbox: r.outbox, Version: "test", Store: r.db})
 	r.ui.ops.handOver()
 	r.ui.Start()
 	r.ui.Wait()
@@ -111,8 +113,15 @@ func (r *rig) labels() []string {
 	objects := append([]fyne.CanvasObject{r.win.Content()}, r.win.Canvas().Overlays().List()...)
 	for _, o := range objects {
 		walk(o, func(o fyne.CanvasObject) {
-			if l, ok := o.(*widget.Label); ok && l.Text != "" {
-				out = append(out, l.Text)
+			switch o := o.(type) {
+			case *widget.Label:
+				if o.Text != "" {
+					out = append(out, o.Text)
+				}
+			case *widget.RichText:
+				out = append(out, o.String())
+			case *canvas.Text:
+				out = append(out, o.Text)
 			}
 		})
 	}
@@ -145,6 +154,15 @@ func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 	case *container.Split:
 		walk(o.Leading, fn)
 		walk(o.Trailing, fn)
+	case *widget.PopUp:
+		walk(o.Content, fn)
+	case *widget.List:
+		// The lines the list shows, made as its renderer makes them.
+		for id := 0; o.Length != nil && id < o.Length(); id++ {
+			line := o.CreateItem()
+			o.UpdateItem(id, line)
+			walk(line, fn)
+		}
 	}
 }
 

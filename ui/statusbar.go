@@ -31,6 +31,7 @@ type statusBar struct {
 	queued   *widget.Label
 	next     *widget.Label
 	photos   *widget.Label
+	errHead  *widget.Label // the translated heading of the worker's technical text
 	lastErr  *widget.Label
 	progress *widget.ProgressBarInfinite
 }
@@ -38,7 +39,8 @@ type statusBar struct {
 func newStatusBar(s *Station) *statusBar {
 	b := &statusBar{s: s, dot: canvas.NewCircle(theme.Color(theme.ColorNameDisabled)),
 		online: widget.NewLabel(""), queued: widget.NewLabel(""), next: widget.NewLabel(""),
-		photos: widget.NewLabel(""), lastErr: widget.NewLabel(""), progress: widget.NewProgressBarInfinite()}
+		photos: widget.NewLabel(""), lastErr: widget.NewLabel(""), progress: widget.NewProgressBarInfinite(),
+		errHead: widget.NewLabel("")}
 	b.lastErr.Truncation = fyne.TextTruncateEllipsis
 	b.lastErr.Importance = widget.LowImportance
 	b.progress.Hide()
@@ -53,7 +55,8 @@ func (b *statusBar) view() fyne.CanvasObject {
 	left := container.NewHBox(container.NewCenter(dot), b.online, b.queued, b.next, b.photos)
 	progress := container.NewGridWrap(fyne.NewSize(160, 20), b.progress)
 	return container.NewVBox(widget.NewSeparator(),
-		container.NewBorder(nil, nil, left, container.NewCenter(progress), b.lastErr))
+		container.NewBorder(nil, nil, left, container.NewCenter(progress),
+			container.NewBorder(nil, nil, b.errHead, nil, b.lastErr)))
 }
 
 // update shows the latest status, in the language of the moment.
@@ -84,6 +87,15 @@ func (b *statusBar) update() {
 		b.photos.SetText(w.N("ui.sync.photos-need-pin", st.Photos, nil))
 	default:
 		b.photos.SetText(w.N("ui.sync.photos", st.Photos, nil))
+	}
+	// The worker's text is technical English: it goes under a heading in
+	// the language of the moment, as details for whoever helps.
+	if st.LastError == "" {
+		b.errHead.SetText("")
+		b.errHead.Hide()
+	} else {
+		b.errHead.SetText(w.T("ui.sync.problem", nil))
+		b.errHead.Show()
 	}
 	b.lastErr.SetText(st.LastError)
 	if st.Uploading {

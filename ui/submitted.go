@@ -34,6 +34,9 @@ func (s *Station) submittedScreen(v *station.FormView) fyne.CanvasObject {
 		box.Add(wrapped(s.w.T("ui.returned.reason", map[string]any{"Reason": v.Reason}), widget.DangerImportance))
 		box.Add(s.correction(v))
 	}
+	if len(v.Versions) > 0 {
+		box.Add(s.printSection(v))
+	}
 	home := s.homeButton()
 	box.Add(container.NewHBox(home))
 	if s.focus == nil {

@@ -19,7 +19,7 @@ type words struct {
 
 // keyNames are the names of keys and commands that messages mention; they
 // stay as printed on the keyboard in every language and script.
-var keyNames = map[string]any{"Enter": "Enter", "Finish": "Ctrl+Enter", "Home": "Ctrl+H",
+var keyNames = map[string]any{"Enter": "Enter", "Finish": "Ctrl+Enter", "Home": "Ctrl+H", "Print": "Ctrl+P",
 	"Command": "tally station init", "Formats": "JPEG, PNG, PDF"}
 
 // T is the message for key, with the key names at hand.
@@ -150,6 +150,14 @@ func (w words) problem(err error) string {
 		return w.T("ui.seal.too-soon", map[string]any{"Seconds": w.Int(int(soon.Wait.Seconds()))})
 	case errors.Is(err, station.ErrNotProvisioned):
 		return w.T("ui.not-provisioned", nil)
+	case errors.Is(err, station.ErrFingerprintMismatch):
+		return w.T("ui.setup.fingerprint-mismatch", nil)
+	case errors.Is(err, seal.ErrPINTooShort):
+		return w.T("ui.setup.pin-too-short", map[string]any{"Min": seal.MinPINLength})
+	case errors.Is(err, seal.ErrPINTooWeak):
+		return w.T("ui.setup.pin-too-weak", nil)
+	case errors.Is(err, station.ErrAlreadyProvisioned):
+		return w.T("ui.setup.already", nil)
 	}
 	return w.T("ui.error.other", map[string]any{"Detail": err.Error()})
 }

@@ -53,6 +53,28 @@ func (e *fieldEntry) TypedKey(ev *fyne.KeyEvent) {
 	e.Entry.TypedKey(ev)
 }
 
+// TypedShortcut hands the window's own shortcuts (Ctrl+Enter, Ctrl+H, …)
+// on to the window: the driver gives every shortcut to the entry that has
+// the focus, and an entry keeps what it does not know.
+func (e *fieldEntry) TypedShortcut(sc fyne.Shortcut) {
+	if isWindowShortcut(sc) {
+		if c, ok := fyne.CurrentApp().Driver().CanvasForObject(e).(fyne.Shortcutable); ok {
+			c.TypedShortcut(sc)
+			return
+		}
+	}
+	e.Entry.TypedShortcut(sc)
+}
+
+// newPINEntry is an entry for a PIN: what is typed is hidden.
+func newPINEntry() *fieldEntry {
+	e := &fieldEntry{}
+	e.Password = true
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	e.ExtendBaseWidget(e)
+	return e
+}
+
 // keyButton is a button that Enter presses too, not only Space, so that a
 // form is typed and finished without the mouse.
 type keyButton struct {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,10 +15,12 @@ import (
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"tally/app/election"
 	"tally/app/seal"
 	"tally/app/station"
 	"tally/cmd/internal/cli"
 	"tally/storage/stationdb"
+	"tally/sync/client"
 	"tally/sync/worker"
 	"tally/ui"
 )
@@ -43,30 +47,46 @@ func appCommand(args []string, s *streams) error {
 	if *data != "" {
 		path = filepath.Join(*data, "station.db")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
+	tuneMemory()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := stationdb.Open(ctx, path)
-	if err != nil {
-		return fmt.Errorf("station database %s: %w", path, err)
+	serveHeapProfiles(ctx, s.stderr)
+	rec := &appRecord{path: path}
+	if err := rec.openExisting(ctx); err != nil {
+		return err
 	}
-	defer db.Close()
-	svc := station.New(db, stationOptions)
+	defer rec.close()
 
 	a := fyneapp.NewWithID("org.tally.app")
 	win := a.NewWindow("Tally")
 	win.Resize(fyne.NewSize(1280, 860))
 	outbox := &syncBridge{}
-	opts := ui.Options{Outbox: outbox, Version: version}
+	opts := ui.Options{Outbox: outbox, Version: version, Setup: &ui.Setup{
+		Download: downloadDefinition,
+		Enroll:   rec.enroll,
+	}}
+	if rec.db != nil {
+		opts.Store = rec.db
+	}
 	if *timing {
 		opts.OnReady = func() {
 			fmt.Fprintf(s.stderr, "tally: forms on screen %d ms after the start\n", time.Since(started).Milliseconds())
 		}
 	}
-	screens := ui.NewStation(a, win, svc, opts)
-	go outbox.run(ctx, svc, screens, s)
+	var screens *ui.Station
+	// The first run makes the station's record only when the chair
+	// provisions the laptop; the sync worker starts then.
+	opts.Setup.Provision = func(ctx context.Context, req station.ProvisionRequest) (*station.Service, station.Store, error) {
+		svc, store, err := rec.provision(ctx, req)
+		if err == nil {
+			go outbox.run(ctx, svc, screens, s)
+		}
+		return svc, store, err
+	}
+	screens = ui.NewStation(a, win, rec.svc, opts)
+	if rec.svc != nil {
+		go outbox.run(ctx, rec.svc, screens, s)
+	}
 	go func() { // an interrupt closes the window as its close button would
 		<-ctx.Done()
 		fyne.Do(screens.Close)
@@ -74,6 +94,103 @@ func appCommand(args []string, s *streams) error {
 	screens.Start()
 	win.ShowAndRun()
 	return nil
+}
+
+// appRecord is the station's database as the app holds it: opened at the
+// start when it exists, made by the provisioning when it does not.
+type appRecord struct {
+	path string
+	mu   sync.Mutex
+	db   *stationdb.DB
+	svc  *station.Service
+}
+
+// openExisting opens the station's database if there is one; a first run
+// leaves nothing on disk until the laptop is provisioned.
+func (r *appRecord) openExisting(ctx context.Context) error {
+	switch _, err := os.Stat(r.path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	db, err := stationdb.Open(ctx, r.path)
+	if err != nil {
+		return fmt.Errorf("station database %s: %w", r.path, err)
+	}
+	r.db, r.svc = db, station.New(db, stationOptions)
+	return nil
+}
+
+func (r *appRecord) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.db != nil {
+		_ = r.db.Close()
+	}
+}
+
+func (r *appRecord) service() *station.Service {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.svc
+}
+
+// provision makes the station's database if there is none yet (and the
+// directory it goes in, readable by its owner only) and provisions it; a
+// database made here is removed again when the provisioning fails, as
+// `tally station init` does.
+func (r *appRecord) provision(ctx context.Context, req station.ProvisionRequest) (*station.Service, station.Store, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	created := false
+	if r.db == nil {
+		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+			return nil, nil, err
+		}
+		db, err := stationdb.Open(ctx, r.path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("station database %s: %w", r.path, errors.Join(err, removeDatabase(r.path)))
+		}
+		r.db, r.svc, created = db, station.New(db, stationOptions), true
+	}
+	if _, err := r.svc.Provision(ctx, req); err != nil {
+		if created {
+			err = errors.Join(err, r.db.Close(), removeDatabase(r.path))
+			r.db, r.svc = nil, nil
+		}
+		return nil, nil, err
+	}
+	return r.svc, r.db, nil
+}
+
+// enroll binds the station's key at the commission with the printed
+// one-time code, as `tally station enroll` does.
+func (r *appRecord) enroll(ctx context.Context, key *seal.PrivateKey, code string) error {
+	svc := r.service()
+	if svc == nil {
+		return station.ErrNotProvisioned
+	}
+	cl, def, err := newClient(ctx, svc)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	req, err := svc.EnrollmentRequest(ctx, key, code)
+	if err != nil {
+		return err
+	}
+	if _, err := cl.Enroll(ctx, req); err != nil {
+		return fmt.Errorf("the commission did not enroll this station: %w", err)
+	}
+	return svc.RecordEnrollment(ctx, def.Election.Servers[0].URL)
+}
+
+// downloadDefinition fetches the signed election definition from the
+// commission's server, as `tally station init --server` does.
+func downloadDefinition(ctx context.Context, url string, pins []string) ([]byte, error) {
+	return client.FetchDefinition(ctx, client.Config{
+		Servers: []election.Server{{URL: url, Pins: pins}}, UserAgent: "tally/" + version})
 }
 
 // syncBridge hands the screens' requests to the sync worker, which starts
@@ -108,9 +225,12 @@ func (b *syncBridge) SetKey(key *seal.PrivateKey) {
 // state on the screens until ctx ends.
 func (b *syncBridge) run(ctx context.Context, svc *station.Service, screens *ui.Station, s *streams) {
 	cl, _, err := newClient(ctx, svc)
-	if err != nil {
-		// Not provisioned yet, or a definition without a usable server:
-		// the forms are kept and the outbox waits.
+	switch {
+	case errors.Is(err, station.ErrNotProvisioned):
+		return // the provisioning starts the worker again
+	case err != nil:
+		// A definition without a usable server: the forms are kept and
+		// the outbox waits.
 		screens.SetSyncStatus(ui.SyncStatus{LastError: err.Error()})
 		return
 	}
@@ -118,6 +238,10 @@ func (b *syncBridge) run(ctx context.Context, svc *station.Service, screens *ui.
 		screens.SetSyncStatus(syncStatus(st))
 	}})
 	b.mu.Lock()
+	if b.w != nil {
+		b.mu.Unlock()
+		return // running already
+	}
 	b.w = w
 	if b.key != nil {
 		w.SetKey(b.key)

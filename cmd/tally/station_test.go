@@ -27,6 +27,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asMain) == "1" {
+		main() // the end-to-end test's app, in a real window
+	}
 	// The least Argon2id work the vault accepts: the tests unlock often.
 	stationOptions.KDF = seal.KDFParams{Time: 1, MemoryKiB: 8, Threads: 1}
 	os.Exit(m.Run())

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tally/app/election"
+	"tally/app/station"
+	"tally/i18n"
+	"tally/sync/faults/harness"
+)
+
+// asMain makes the test binary run as the tally command: the end-to-end
+// test starts it so, as the app in a real window, without a second cgo
+// build of the GL driver.
+const asMain = "TALLY_TEST_AS_MAIN"
+
+// windowWait bounds each wait for the app in a real window: a start under
+// the race detector on a busy 2-core machine takes a few seconds.
+const windowWait = 90 * time.Second
+
+// TestRealWindow runs the desktop app in a real X window (Xvfb) against a
+// real tallyd process: the station is provisioned and enrolled with the
+// headless commands, then a person's keystrokes (xdotool) type both
+// entries of a form, blind, and seal it with the PIN; the outbox worker
+// delivers it, and the commission's database holds it exactly once.
+func TestRealWindow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	e, err := harness.NewElection(harness.ElectionOptions{Seed: 11, Municipalities: 1,
+		Servers: []election.Server{{URL: "http://" + addr}}})
+	require.NoError(t, err)
+	tallydBin, err := harness.BuildTallyd(dir)
+	require.NoError(t, err)
+	td, err := harness.Import(tallydBin, dir, e)
+	require.NoError(t, err)
+	td.Listen(addr)
+	require.NoError(t, td.Start())
+	defer func() { _ = td.Stop() }()
+
+	// The station, provisioned and enrolled as a training room does it.
+	me := e.PollingStations()[0]
+	data := filepath.Join(dir, "station")
+	require.NoError(t, os.MkdirAll(data, 0o700))
+	db := filepath.Join(data, "station.db")
+	pinFile := filepath.Join(dir, "pin.txt")
+	require.NoError(t, os.WriteFile(pinFile, []byte(goodPIN+"\n"), 0o600))
+	tallyOK(t, "station", "init", "--db", db, "--definition", filepath.Join(dir, "election.json"),
+		"--fingerprint", e.Fingerprint(), "--station", me.Code, "--by", chair, "--pin-file", pinFile)
+	tallyOK(t, "station", "enroll", "--db", db, "--code", e.Codes[me.Code], "--pin-file", pinFile)
+
+	key := station.FormKey{Contest: me.Forms[0].Contest, Form: me.Forms[0].Form}
+	layout, err := e.Def.Layout(key.Contest, key.Form)
+	require.NoError(t, err)
+	paper := election.DemoForm(e.Def, layout, me, 5)
+	var typed []string
+	for _, spec := range layout.Fields {
+		typed = append(typed, strconv.Itoa(paper.Counts[spec.ID]))
+	}
+	typed = append(typed, strconv.Itoa(paper.Members))
+
+	x := startXvfb(t)
+	app := x.startApp(t, data)
+	sq, err := i18n.New("sq")
+	require.NoError(t, err)
+	screen := func(name string) string { return sq.T("ui.screen."+name, nil) }
+
+	x.waitTitle(t, app, screen("home"))
+	x.key(t, "Return") // "Open" on the first form has the focus
+	x.waitTitle(t, app, screen("begin-first"))
+	x.typeLine(t, chair)
+	x.waitTitle(t, app, screen("entry-first"))
+	for _, v := range typed {
+		x.typeLine(t, v)
+	}
+	x.key(t, "ctrl+Return") // finish the entry
+	x.waitTitle(t, app, screen("begin-second"))
+	x.typeLine(t, second)
+	x.waitTitle(t, app, screen("entry-second"))
+	for _, v := range typed {
+		x.typeLine(t, v)
+	}
+	x.key(t, "ctrl+Return")
+	x.waitTitle(t, app, screen("seal"))
+	// The scan of the signed paper form, by its path. The screen is drawn
+	// again, the PIN's field focused, on the UI thread right after the
+	// store has the photo: reading the store from here takes far longer.
+	photo := filepath.Join(dir, "paper-form.png")
+	require.NoError(t, os.WriteFile(photo, pngPhoto(t), 0o600))
+	x.typeLine(t, photo)
+	waitFor(t, "the photo attached", func() bool {
+		var v struct {
+			Photo string `json:"photo"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "station", "show", "--db", db, "--contest", key.Contest,
+			"--form", string(key.Form), "--json")), &v))
+		return v.Photo != ""
+	})
+	x.shot(t, "seal")
+	x.typeLine(t, goodPIN)
+	x.waitTitle(t, app, screen("sealed"))
+	x.shot(t, "sealed")
+
+	// The worker delivers it: the station holds the commission's receipt.
+	var head string
+	waitFor(t, "the receipt of the sealed form", func() bool {
+		var st station.Status
+		require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "station", "status", "--db", db, "--json")), &st))
+		for _, f := range st.Forms {
+			if f.Key == key && f.State == station.StateSealed && f.Received {
+				head = f.Head
+				return true
+			}
+		}
+		return false
+	})
+	var v struct {
+		Values map[election.Field]int `json:"values"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "station", "show", "--db", db, "--contest", key.Contest,
+		"--form", string(key.Form), "--json")), &v))
+	for _, spec := range layout.Fields {
+		assert.Equal(t, paper.Counts[spec.ID], v.Values[spec.ID], "field %s as typed", spec.ID)
+	}
+
+	app.stop(t)
+	require.NoError(t, td.Stop())
+	c, err := harness.ReadCommission(ctx, td.DB)
+	require.NoError(t, err)
+	stored := c.OfStation(me.Code)
+	require.Len(t, stored, 1, "the commission stores the form once")
+	assert.Equal(t, head, stored[0].Digest)
+	assert.Empty(t, c.Duplicates())
+}
+
+// tallyOK runs a tally command in this process and returns its output.
+func tallyOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errOut)
+	require.Equal(t, 0, code, "tally %v: %s%s", args, out.String(), errOut.String())
+	return out.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// waitFor polls cond until it holds, or fails the test after windowWait.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(windowWait)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			require.FailNow(t, "waited too long", "for %s", what)
+		}
+	}
+}
+
+// xserver is an Xvfb server of the test's own.
+type xserver struct {
+	display string
+	shots   string // where screenshots go: $TALLY_SCREENSHOTS, else the test's directory
+}
+
+// startXvfb starts Xvfb on a display it picks itself (-displayfd): it
+// writes the display's number once it accepts connections.
+func startXvfb(t *testing.T) *xserver {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	require.NoError(t, cmd.Start(), "Xvfb (scripts/install-deps.sh gui-test installs it)")
+	_ = w.Close()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s := bufio.NewScanner(r)
+		s.Scan()
+		line <- strings.TrimSpace(s.Text())
+		_ = r.Close()
+	}()
+	var n string
+	select {
+	case n = <-line:
+	case <-time.After(windowWait):
+	}
+	require.NotEmpty(t, n, "Xvfb did not say its display")
+	x := &xserver{display: ":" + n, shots: os.Getenv("TALLY_SCREENSHOTS")}
+	if x.shots == "" {
+		x.shots = t.TempDir()
+	}
+	return x
+}
+
+// xdo runs xdotool on the display.
+func (x *xserver) xdo(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), windowWait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "xdotool %v: %s", args, out)
+	return string(out)
+}
+
+func (x *xserver) key(t *testing.T, keys string) {
+	t.Helper()
+	x.xdo(t, "key", "--clearmodifiers", keys)
+}
+
+// typeLine types text as a person would, then Enter.
+func (x *xserver) typeLine(t *testing.T, text string) {
+	t.Helper()
+	x.xdo(t, "type", "--delay", "15", text)
+	x.key(t, "Return")
+}
+
+// shot saves a screenshot of the whole screen as NAME.png.
+func (x *xserver) shot(t *testing.T, name string) {
+	t.Helper()
+	cmd := exec.Command("import", "-window", "root", filepath.Join(x.shots, name+".png"))
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "import: %s", out)
+}
+
+// appProcess is the tally app running in the window.
+type appProcess struct {
+	cmd    *exec.Cmd
+	done   chan error
+	stderr *bytes.Buffer
+	window string
+}
+
+// startApp starts `tally app --data DIR` on the display, with a home of
+// its own for Fyne's preferences, and waits for its window.
+func (x *xserver) startApp(t *testing.T, data string) *appProcess {
+	t.Helper()
+	home := t.TempDir()
+	cmd := exec.Command(os.Args[0], "app", "--data", data)
+	cmd.Env = append(os.Environ(), asMain+"=1", "DISPLAY="+x.display, "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
+	p := &appProcess{cmd: cmd, done: make(chan error, 1), stderr: &bytes.Buffer{}}
+	cmd.Stderr = p.stderr
+	require.NoError(t, cmd.Start())
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("the app's standard error:\n%s", p.stderr.String())
+			x.shot(t, "failed")
+			t.Logf("a screenshot of the failure: %s", filepath.Join(x.shots, "failed.png"))
+		}
+	})
+	ids := strings.Fields(x.xdo(t, "search", "--sync", "--name", "Tally"))
+	require.NotEmpty(t, ids)
+	p.window = ids[len(ids)-1]
+	x.xdo(t, "windowfocus", "--sync", p.window)
+	return p
+}
+
+// waitTitle waits until the window's title names the screen: the app sets
+// the title and the focus of a new screen in one step on its UI thread,
+// so keys sent after it reach the new screen.
+func (x *xserver) waitTitle(t *testing.T, p *appProcess, screen string) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(windowWait)
+	for {
+		title := strings.TrimSpace(x.xdo(t, "getwindowname", p.window))
+		if strings.HasSuffix(title, "— "+screen) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			require.FailNow(t, "waited too long", "for the screen %q; the title is %q", screen, title)
+		}
+	}
+}
+
+// stop closes the app as an interrupt does, and waits for it to end.
+func (p *appProcess) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "the app's exit")
+	case <-time.After(windowWait):
+		require.FailNow(t, "the app did not end after SIGTERM")
+	}
+}
