@@ -2,6 +2,7 @@ package ui
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 )
@@ -21,6 +22,10 @@ type queue struct {
 	// handed carries the outcomes to wait, when the goroutine that waits
 	// is the UI goroutine (tests).
 	handed chan func()
+	// stopping is set when the app is being stopped by a signal: Fyne
+	// tears its driver down at the same moment, and an outcome shown then
+	// may find the window gone.
+	stopping atomic.Bool
 }
 
 // job is work on the store and what the screen does with its outcome.
@@ -74,9 +79,18 @@ func (q *queue) loop() {
 		q.mu.Unlock()
 		err := j.work()
 		if j.then != nil {
-			q.deliver(func() { j.then(err) })
+			q.show(func() { j.then(err) })
 		}
 	}
+}
+
+// show runs an outcome on the UI goroutine. While the app stops, a
+// window already gone is no failure: the work itself is done and stored.
+func (q *queue) show(fn func()) {
+	if q.stopping.Load() {
+		defer func() { _ = recover() }()
+	}
+	q.deliver(fn)
 }
 
 // wait blocks until every queued job has run and its outcome has been

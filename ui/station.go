@@ -201,6 +201,16 @@ func (s *Station) SetSyncStatus(st SyncStatus) {
 func (s *Station) Close() { s.close() }
 
 // close saves what is typed before the window goes.
+// Interrupt closes the window as its close button would, when the app is
+// stopped by a signal; safe from any goroutine. Fyne quits on the same
+// signal by itself: what it has torn down by then is not a failure, and
+// the field being typed is saved if the window still holds it.
+func (s *Station) Interrupt() {
+	s.ops.stopping.Store(true)
+	defer func() { _ = recover() }()
+	fyne.Do(s.close)
+}
+
 func (s *Station) close() {
 	s.leaveScreen()
 	s.ops.do(func() error { return nil }, func(error) { s.win.Close() })

@@ -89,7 +89,7 @@ func appCommand(args []string, s *streams) error {
 	}
 	go func() { // an interrupt closes the window as its close button would
 		<-ctx.Done()
-		fyne.Do(screens.Close)
+		screens.Interrupt()
 	}()
 	screens.Start()
 	win.ShowAndRun()
