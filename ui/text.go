@@ -76,18 +76,7 @@ func (w words) fieldName(l *election.Layout, f election.Field) string {
 
 // finding is a rule's message, its numbers in the language's format.
 func (w words) finding(f election.Finding) string {
-	args := make(map[string]any, len(f.Args))
-	for k, v := range f.Args {
-		switch v := v.(type) {
-		case election.Percent:
-			args[k] = w.Percent(float64(v))
-		case int:
-			args[k] = w.Int(v)
-		default:
-			args[k] = v
-		}
-	}
-	return w.T(f.MessageKey(), args)
+	return w.T(f.MessageKey(), f.MessageArgs(w))
 }
 
 // name is an election-definition name in the chosen language.
