@@ -46,11 +46,10 @@ func (w *Worker) check(ctx context.Context, follow bool) (time.Time, error) {
 		if ctx.Err() != nil {
 			return time.Time{}, ctx.Err()
 		}
-		w.setOnline(answered(err))
-		w.holdFor(client.RetryAfterOf(err))
+		next := w.failedRequest(err)
 		w.setError(what + ": " + err.Error())
 		w.republish()
-		return earliest(w.hold(), w.now().Add(w.backoff.wait(1, answered(err), client.RetryAfterOf(err), w.rng))), nil
+		return next, nil
 	}
 	if err := w.login(ctx, key); err != nil {
 		return failed("login", err)

@@ -434,15 +434,10 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 		w.setPhotos(len(photos), false, items)
 		return hold, nil
 	}
-	retry := func(err error) time.Time {
-		w.setOnline(answered(err))
-		w.holdFor(client.RetryAfterOf(err))
-		return earliest(w.hold(), w.now().Add(w.backoff.wait(1, answered(err), client.RetryAfterOf(err), w.rng)))
-	}
 	if err := w.login(ctx, key); err != nil {
 		w.setError("login: " + err.Error())
 		w.setPhotos(len(photos), false, items)
-		return retry(err), nil
+		return w.failedRequest(err), nil
 	}
 	left := len(photos)
 	for _, ph := range photos {
@@ -453,7 +448,7 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 		if err := w.send.Upload(ctx, ph.SHA256, data); err != nil {
 			w.setError("photo " + ph.SHA256[:12] + ": " + err.Error())
 			w.setPhotos(left, false, items)
-			return retry(err), nil
+			return w.failedRequest(err), nil
 		}
 		w.setOnline(true)
 		if err := w.st.RecordUpload(ctx, ph.SHA256); err != nil {
@@ -463,6 +458,15 @@ func (w *Worker) uploadPhotos(ctx context.Context, items []Item) (time.Time, err
 	}
 	w.setPhotos(0, false, items)
 	return time.Time{}, nil
+}
+
+// failedRequest notes a request other than a submission that failed, and
+// returns when to try again: as a submission's first retry would, and
+// never before the server's Retry-After.
+func (w *Worker) failedRequest(err error) time.Time {
+	w.setOnline(answered(err))
+	w.holdFor(client.RetryAfterOf(err))
+	return earliest(w.hold(), w.now().Add(w.backoff.wait(1, answered(err), client.RetryAfterOf(err), w.rng)))
 }
 
 // answered reports whether a failed request got an answer from a server.
