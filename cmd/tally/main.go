@@ -62,6 +62,24 @@ Usage:
   tally sync [--follow] [--pin-file FILE]
         send the outbox to the commission until it is empty (or, with
         --follow, until interrupted); with the PIN, upload the photos too
+  tally supervisor init (--definition FILE | --server URL [--tls-pin PIN]...) --fingerprint FP
+                        --municipality CODE --by NAME [--pin-file FILE]
+        bind this laptop to a municipality's supervisor: verify the
+        commission's definition, make the supervisor's key and seal it under
+        the supervisor's PIN
+  tally supervisor enroll --code CODE [--pin-file FILE]
+        enroll the supervisor's key with the commission's server
+  tally supervisor sync [--follow] [--pin-file FILE]
+        fetch the key list, the municipality's stations, their records,
+        submissions and photos, and send the decisions waiting
+  tally supervisor dashboard [--state S] [--search TEXT]
+        every station of the municipality and where its forms stand
+  tally supervisor show DIGEST
+        a submission verified here: its numbers, findings, confirmations,
+        and the history of its form with the differences between versions
+  tally supervisor decide DIGEST (--approve | --return REASON) [--pin-file FILE]
+        sign a decision on the latest version of a form and queue it; the
+        next sync sends it
   tally audit verify
         check the audit log's hash chain and the database's integrity
   tally export --out DIR
@@ -71,8 +89,10 @@ Usage:
 
 The station, audit and export commands take --db PATH (default: $TALLY_DB,
 else station.db in the user's configuration directory under tally/) and
---json to print JSON. The PIN is read from --pin-file FILE or else from the
-first line of standard input, never from the command line.
+--json to print JSON; the supervisor commands take --db PATH (default:
+$TALLY_SUPERVISOR_DB, else supervisor.db beside station.db) and --json.
+The PIN is read from --pin-file FILE or else from the first line of
+standard input, never from the command line.
 `
 
 func main() {
@@ -102,6 +122,8 @@ func dispatch(args []string, s *streams) error {
 		return cli.Usagef("unknown election command (want: inspect)")
 	case "station":
 		return stationCommand(args[1:], s)
+	case "supervisor":
+		return supervisorCommand(args[1:], s)
 	case "audit":
 		if len(args) > 1 && args[1] == "verify" {
 			return auditVerify(args[2:], s)
