@@ -17,10 +17,15 @@ func (s *Station) header() fyne.CanvasObject {
 	if s.me != nil {
 		where = s.w.T("ui.header.station", map[string]any{"Code": s.me.Code, "Name": s.me.Name})
 	}
-	title := widget.NewLabelWithStyle(where, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	if s.def != nil {
-		title.SetText(where + " · " + s.w.name(s.def.Election.Name))
+		where += " · " + s.w.name(s.def.Election.Name)
 	}
+	return headerBar(s.w, where, s.setLanguage, s.showHelp, s.showAbout)
+}
+
+// headerBar is a header: where, the language's choice, help and about.
+func headerBar(w words, where string, setLanguage func(tag string), help, about func()) fyne.CanvasObject {
+	title := widget.NewLabelWithStyle(where, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	title.Truncation = fyne.TextTruncateEllipsis
 
 	langs := i18n.Languages()
@@ -28,7 +33,7 @@ func (s *Station) header() fyne.CanvasObject {
 	current := ""
 	for i, l := range langs {
 		names[i] = l.Name
-		if l.Tag == s.w.Tag() {
+		if l.Tag == w.Tag() {
 			current = l.Name
 		}
 	}
@@ -37,14 +42,25 @@ func (s *Station) header() fyne.CanvasObject {
 	pick.OnChanged = func(name string) {
 		for _, l := range langs {
 			if l.Name == name {
-				s.setLanguage(l.Tag)
+				setLanguage(l.Tag)
 			}
 		}
 	}
-	help := widget.NewButton(s.w.T("ui.help", nil), s.showHelp)
-	about := widget.NewButton(s.w.T("ui.about", nil), s.showAbout)
-	right := container.NewHBox(widget.NewLabel(s.w.T("ui.language", nil)), pick, help, about)
+	helpButton := widget.NewButton(w.T("ui.help", nil), help)
+	aboutButton := widget.NewButton(w.T("ui.about", nil), about)
+	right := container.NewHBox(widget.NewLabel(w.T("ui.language", nil)), pick, helpButton, aboutButton)
 	return container.NewVBox(container.NewBorder(nil, nil, nil, right, title), widget.NewSeparator())
+}
+
+// nextLanguage is the language after tag, for Ctrl+L.
+func nextLanguage(tag string) string {
+	langs := i18n.Languages()
+	for i, l := range langs {
+		if l.Tag == tag {
+			return langs[(i+1)%len(langs)].Tag
+		}
+	}
+	return tag
 }
 
 // shortcuts are the keys that work on every screen.
@@ -76,15 +92,7 @@ func (s *Station) bindShortcuts() {
 			s.showHome()
 		}
 	})
-	c.AddShortcut(shortcutLanguage, func(fyne.Shortcut) {
-		langs := i18n.Languages()
-		for i, l := range langs {
-			if l.Tag == s.w.Tag() {
-				s.setLanguage(langs[(i+1)%len(langs)].Tag)
-				return
-			}
-		}
-	})
+	c.AddShortcut(shortcutLanguage, func(fyne.Shortcut) { s.setLanguage(nextLanguage(s.w.Tag())) })
 	c.AddShortcut(shortcutHelp, func(fyne.Shortcut) { s.showHelp() })
 }
 

@@ -233,7 +233,12 @@ func showMessage(s *Station, title, text string) {
 }
 
 func showContent(s *Station, title string, content fyne.CanvasObject) {
-	d := dialog.NewCustom(title, s.w.T("dialog.ok", nil), content, s.win)
+	showDialog(s.win, s.w, title, content)
+}
+
+// showDialog shows content in a dialog with an OK button.
+func showDialog(win fyne.Window, w words, title string, content fyne.CanvasObject) {
+	d := dialog.NewCustom(title, w.T("dialog.ok", nil), content, win)
 	d.Resize(fyne.NewSize(560, 0))
 	d.Show()
 }

@@ -138,9 +138,10 @@ func (r *rig) shows(text string) bool {
 	return false
 }
 
-// walk visits the screen's objects: containers, scrolls and splits.
+// walk visits the objects on screen: containers, scrolls and splits, not
+// what is hidden.
 func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
-	if o == nil {
+	if o == nil || !o.Visible() { // hidden: not on screen
 		return
 	}
 	fn(o)

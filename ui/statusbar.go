@@ -23,9 +23,22 @@ type SyncStatus struct {
 	LastError string
 }
 
+// barState is what the status bar shows, its texts already in the
+// language of the moment: the station's outbox and the supervisor's sync
+// both fill it.
+type barState struct {
+	Known, Online bool
+	Waiting       string // what waits to be sent
+	Next          string // the next attempt
+	Note          string // what else waits, and on what
+	Busy          bool   // something is on the wire now
+	LastError     string // the worker's technical text
+}
+
 // statusBar is the line at the bottom of every screen.
 type statusBar struct {
-	s        *Station
+	words    func() words
+	state    func() barState
 	dot      *canvas.Circle
 	online   *widget.Label
 	queued   *widget.Label
@@ -37,7 +50,11 @@ type statusBar struct {
 }
 
 func newStatusBar(s *Station) *statusBar {
-	b := &statusBar{s: s, dot: canvas.NewCircle(theme.Color(theme.ColorNameDisabled)),
+	return newBar(func() words { return s.w }, s.barState)
+}
+
+func newBar(w func() words, state func() barState) *statusBar {
+	b := &statusBar{words: w, state: state, dot: canvas.NewCircle(theme.Color(theme.ColorNameDisabled)),
 		online: widget.NewLabel(""), queued: widget.NewLabel(""), next: widget.NewLabel(""),
 		photos: widget.NewLabel(""), lastErr: widget.NewLabel(""), progress: widget.NewProgressBarInfinite(),
 		errHead: widget.NewLabel("")}
@@ -59,9 +76,27 @@ func (b *statusBar) view() fyne.CanvasObject {
 			container.NewBorder(nil, nil, b.errHead, nil, b.lastErr)))
 }
 
+// barState is the station's outbox for the status bar.
+func (s *Station) barState() barState {
+	st, w := s.sync, s.w
+	out := barState{Known: st.Known, Online: st.Online, Busy: st.Uploading, LastError: st.LastError,
+		Waiting: w.N("ui.sync.queued", st.Queued, nil)}
+	if !st.NextTry.IsZero() && (st.Queued != 0 || st.Photos != 0) {
+		out.Next = w.T("ui.sync.next-try", map[string]any{"Time": clock(st.NextTry)})
+	}
+	switch {
+	case st.Photos == 0:
+	case st.PhotosKey:
+		out.Note = w.N("ui.sync.photos-need-pin", st.Photos, nil)
+	default:
+		out.Note = w.N("ui.sync.photos", st.Photos, nil)
+	}
+	return out
+}
+
 // update shows the latest status, in the language of the moment.
 func (b *statusBar) update() {
-	st, w := b.s.sync, b.s.w
+	st, w := b.state(), b.words()
 	switch {
 	case !st.Known:
 		b.dot.FillColor = theme.Color(theme.ColorNameDisabled)
@@ -74,20 +109,9 @@ func (b *statusBar) update() {
 		b.online.SetText(w.T("ui.sync.offline", nil))
 	}
 	b.dot.Refresh()
-	b.queued.SetText(w.N("ui.sync.queued", st.Queued, nil))
-	if st.NextTry.IsZero() || st.Queued == 0 && st.Photos == 0 {
-		b.next.SetText("")
-	} else {
-		b.next.SetText(w.T("ui.sync.next-try", map[string]any{"Time": clock(st.NextTry)}))
-	}
-	switch {
-	case st.Photos == 0:
-		b.photos.SetText("")
-	case st.PhotosKey:
-		b.photos.SetText(w.N("ui.sync.photos-need-pin", st.Photos, nil))
-	default:
-		b.photos.SetText(w.N("ui.sync.photos", st.Photos, nil))
-	}
+	b.queued.SetText(st.Waiting)
+	b.next.SetText(st.Next)
+	b.photos.SetText(st.Note)
 	// The worker's text is technical English: it goes under a heading in
 	// the language of the moment, as details for whoever helps.
 	if st.LastError == "" {
@@ -98,7 +122,7 @@ func (b *statusBar) update() {
 		b.errHead.Show()
 	}
 	b.lastErr.SetText(st.LastError)
-	if st.Uploading {
+	if st.Busy {
 		b.progress.Show()
 		b.progress.Start()
 	} else {

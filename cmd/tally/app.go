@@ -37,8 +37,11 @@ func appCommand(args []string, s *streams) error {
 	fs := cli.Flags("app")
 	data := fs.String("data", "", "the directory of the station's database (default: the directory of $"+dbEnv+", else <config dir>/tally)")
 	timing := fs.Bool("timing", false, "print how long the start took, once the station's forms are on screen")
+	supervisor := fs.Bool("supervisor", false, "open the municipal supervisor's screens on DIR/supervisor.db")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	} else if *supervisor {
+		return supervisorApp(*data)
 	}
 	path, err := defaultDBPath()
 	if err != nil {
