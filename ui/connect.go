@@ -12,7 +12,7 @@ import (
 // everything a supervisor reads from the commission needs a login with
 // the supervisor's key. The key goes to the outbox, which is woken; the
 // row hides once the sync no longer waits.
-func (s *Supervisor) connectRow() *fyne.Container {
+func (s *Supervisor) connectRow() (*fyne.Container, *fieldEntry) {
 	pin := newPINEntry()
 	msg := widget.NewLabel("")
 	busy := false
@@ -50,5 +50,5 @@ func (s *Supervisor) connectRow() *fyne.Container {
 	if !s.sync.NeedsKey {
 		row.Hide()
 	}
-	return row
+	return row, pin
 }

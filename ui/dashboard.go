@@ -26,6 +26,7 @@ type dashboardView struct {
 	empty   *widget.Label
 	search  *fieldEntry
 	connect *fyne.Container // the PIN, while the sync waits for it
+	pin     *fieldEntry
 	rows    []review.StationRow
 	// asked numbers the loads, so that a slow answer to an old search
 	// does not replace a newer one.
@@ -51,7 +52,7 @@ func (s *Supervisor) dashboard() fyne.CanvasObject {
 			s.showStation(v.rows[0].Code)
 		}
 	}
-	v.connect = s.connectRow()
+	v.connect, v.pin = s.connectRow()
 	v.list = newStationList(s, func() []review.StationRow { return v.rows })
 	s.focus = v.search
 	s.refresh = v.load
@@ -70,8 +71,11 @@ func (v *dashboardView) load() {
 	s := v.s
 	if s.sync.NeedsKey {
 		v.connect.Show()
-	} else {
+	} else if v.connect.Visible() {
 		v.connect.Hide()
+		if s.win.Canvas().Focused() == v.pin {
+			s.win.Canvas().Focus(v.search) // the PIN did its work: back to the search
+		}
 	}
 	screen := s.screen
 	v.asked++
@@ -216,7 +220,7 @@ func (l *stationList) TypedKey(ev *fyne.KeyEvent) {
 // showStation shows a station's forms, each with its state, opened from
 // there.
 func (s *Supervisor) showStation(code string) {
-	s.show("station", func() fyne.CanvasObject { return s.stationScreen(code) })
+	s.show("loading", func() fyne.CanvasObject { return s.stationScreen(code) })
 }
 
 func (s *Supervisor) stationScreen(code string) fyne.CanvasObject {
@@ -257,6 +261,7 @@ func (s *Supervisor) stationScreen(code string) fyne.CanvasObject {
 			} else {
 				s.win.Canvas().Focus(back)
 			}
+			s.named("station")
 		})
 	}
 	s.refresh = load

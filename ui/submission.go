@@ -18,7 +18,9 @@ import (
 // the commission's signed list of station keys, before anything of it is
 // shown.
 func (s *Supervisor) showSubmission(digest string) {
-	s.show("submission", func() fyne.CanvasObject { return s.submissionScreen(digest) })
+	// "loading" until the store answers: the title names the screen once
+	// its fields take keys.
+	s.show("loading", func() fyne.CanvasObject { return s.submissionScreen(digest) })
 }
 
 func (s *Supervisor) submissionScreen(digest string) fyne.CanvasObject {
@@ -33,11 +35,11 @@ func (s *Supervisor) submissionScreen(digest string) fyne.CanvasObject {
 			if s.screen != screen {
 				return
 			}
+			name := "submission"
 			if err != nil {
 				// Nothing of an envelope that does not verify is shown:
 				// only why, and the key it names.
-				s.screenName = "refused"
-				s.win.SetTitle(s.title())
+				name = "refused"
 				body.Objects = []fyne.CanvasObject{s.refusedView(digest, err)}
 			} else {
 				body.Objects = []fyne.CanvasObject{s.submissionView(sub)}
@@ -47,9 +49,17 @@ func (s *Supervisor) submissionScreen(digest string) fyne.CanvasObject {
 				s.win.Canvas().Focus(s.focus)
 				s.focus = nil
 			}
+			s.named(name)
 		})
 	}
-	s.refresh = load
+	// The sync's news redraws the screen, but not under the hands of a
+	// supervisor typing a reason or the PIN.
+	s.refresh = func() {
+		if e, ok := s.win.Canvas().Focused().(*fieldEntry); ok && e.Text != "" {
+			return
+		}
+		load()
+	}
 	load()
 	return body
 }

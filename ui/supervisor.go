@@ -129,7 +129,8 @@ func (s *Supervisor) SetSyncStatus(st SupervisorSyncStatus) {
 		s.sync = st
 		s.bar.update()
 		if !before.FetchedAt.Equal(st.FetchedAt) || before.Decisions != st.Decisions || before.Known != st.Known ||
-			before.Online != st.Online || before.NeedsKey != st.NeedsKey || len(before.Refused) != len(st.Refused) {
+			before.Online != st.Online || before.NeedsKey != st.NeedsKey || len(before.Refused) != len(st.Refused) ||
+			(before.Syncing && !st.Syncing) { // a pass ended: what it fetched is stored
 			if s.refresh != nil {
 				s.refresh()
 			}
@@ -162,6 +163,13 @@ func (s *Supervisor) show(name string, build func() fyne.CanvasObject) {
 	s.screen++
 	s.win.Canvas().RemoveShortcut(shortcutNext)
 	s.setContent(build())
+}
+
+// named gives the screen of the moment its name in the window's title,
+// once a screen that loads from the store is ready for the keyboard.
+func (s *Supervisor) named(name string) {
+	s.screenName = name
+	s.win.SetTitle(s.title())
 }
 
 func (s *Supervisor) setContent(body fyne.CanvasObject) {

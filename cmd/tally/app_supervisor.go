@@ -88,6 +88,9 @@ func supervisorApp(dataDir string) error {
 	win.Resize(fyne.NewSize(1280, 900))
 	outbox := &supervisorOutbox{}
 	screens := ui.NewSupervisor(a, win, svc, ui.SupervisorOptions{Outbox: outbox, Version: version})
+	// The app starts without the supervisor's key: the dashboard asks for
+	// the PIN from the first frame, before the worker says so.
+	screens.SetSyncStatus(ui.SupervisorSyncStatus{NeedsKey: true})
 	outbox.attach(startSupervisorSync(ctx, svc, screens.SetSyncStatus, os.Stderr))
 	go func() { // an interrupt closes the window as its close button would
 		<-ctx.Done()

@@ -75,7 +75,7 @@ func TestRealWindow(t *testing.T) {
 	typed = append(typed, strconv.Itoa(paper.Members))
 
 	x := startXvfb(t)
-	app := x.startApp(t, data)
+	app := x.startApp(t, "--data", data)
 	sq, err := i18n.New("sq")
 	require.NoError(t, err)
 	screen := func(name string) string { return sq.T("ui.screen."+name, nil) }
@@ -264,12 +264,12 @@ type appProcess struct {
 	window string
 }
 
-// startApp starts `tally app --data DIR` on the display, with a home of
+// startApp starts `tally app ARGS` on the display, with a home of
 // its own for Fyne's preferences, and waits for its window.
-func (x *xserver) startApp(t *testing.T, data string) *appProcess {
+func (x *xserver) startApp(t *testing.T, args ...string) *appProcess {
 	t.Helper()
 	home := t.TempDir()
-	cmd := exec.Command(os.Args[0], "app", "--data", data)
+	cmd := exec.Command(os.Args[0], append([]string{"app"}, args...)...)
 	cmd.Env = append(os.Environ(), asMain+"=1", "DISPLAY="+x.display, "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "LANG=C.UTF-8", "LC_ALL=C.UTF-8")
 	p := &appProcess{cmd: cmd, done: make(chan error, 1), stderr: &bytes.Buffer{}}
@@ -353,4 +353,139 @@ func (p *appProcess) stop(t *testing.T) {
 	case <-time.After(windowWait):
 		require.FailNow(t, "the app did not end after SIGTERM")
 	}
+}
+
+// TestRealWindowSupervisor runs the supervisor's screens in a real X
+// window against a real tallyd process with a station that submitted: the
+// supervisor types the PIN to connect, the sync fetches the municipality,
+// the station is found by its code, its submission opened and returned
+// with a reason and the PIN; the commission then holds the decision.
+func TestRealWindowSupervisor(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	e, err := harness.NewElection(harness.ElectionOptions{Seed: 12, Municipalities: 1,
+		Servers: []election.Server{{URL: "http://" + addr}}})
+	require.NoError(t, err)
+	tallydBin, err := harness.BuildTallyd(dir)
+	require.NoError(t, err)
+	td, err := harness.Import(tallydBin, dir, e)
+	require.NoError(t, err)
+	td.Listen(addr)
+	require.NoError(t, td.Start())
+	defer func() { _ = td.Stop() }()
+	definition := filepath.Join(dir, "election.json")
+	pinFile := filepath.Join(dir, "pin.txt")
+	require.NoError(t, os.WriteFile(pinFile, []byte(goodPIN+"\n"), 0o600))
+
+	// A station seals and sends its first form.
+	me := e.PollingStations()[0]
+	sdb := filepath.Join(dir, "station.db")
+	tallyOK(t, "station", "init", "--db", sdb, "--definition", definition, "--fingerprint", e.Fingerprint(),
+		"--station", me.Code, "--by", chair, "--pin-file", pinFile)
+	tallyOK(t, "station", "enroll", "--db", sdb, "--code", e.Codes[me.Code], "--pin-file", pinFile)
+	key := station.FormKey{Contest: me.Forms[0].Contest, Form: me.Forms[0].Form}
+	layout, err := e.Def.Layout(key.Contest, key.Form)
+	require.NoError(t, err)
+	paper := election.DemoForm(e.Def, layout, me, 6)
+	counts := map[string]int{}
+	for k, v := range paper.Counts {
+		counts[string(k)] = v
+	}
+	raw, err := json.Marshal(map[string]any{"counts": counts, "members_present": paper.Members})
+	require.NoError(t, err)
+	countsFile, photo := filepath.Join(dir, "counts.json"), filepath.Join(dir, "paper-form.png")
+	require.NoError(t, os.WriteFile(countsFile, raw, 0o600))
+	require.NoError(t, os.WriteFile(photo, pngPhoto(t), 0o600))
+	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "first",
+		"--by", chair, "--photo", photo)
+	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "second",
+		"--by", second)
+	tallyOK(t, "station", "seal", "--db", sdb, "--contest", key.Contest, "--pin-file", pinFile)
+	tallyOK(t, "sync", "--db", sdb, "--pin-file", pinFile)
+
+	// The municipality's supervisor, provisioned and enrolled headless.
+	codes := filepath.Join(dir, "supervisor-codes.csv")
+	out, err := exec.Command(tallydBin, "codes", "issue", "--role", "supervisor", "--unit", me.Municipality,
+		"--out", codes, "--db", td.DB).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	csv, err := os.ReadFile(codes)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	require.Len(t, lines, 2, "a header and the supervisor's code")
+	fields := strings.Split(lines[1], ",")
+	data := filepath.Join(dir, "supervisor")
+	require.NoError(t, os.MkdirAll(data, 0o700))
+	supDB := filepath.Join(data, "supervisor.db")
+	tallyOK(t, "supervisor", "init", "--db", supDB, "--definition", definition, "--fingerprint", e.Fingerprint(),
+		"--municipality", me.Municipality, "--by", "Drita Berisha", "--pin-file", pinFile)
+	tallyOK(t, "supervisor", "enroll", "--db", supDB, "--code", fields[len(fields)-1], "--pin-file", pinFile)
+
+	x := startXvfb(t)
+	app := x.startApp(t, "--supervisor", "--data", data)
+	sq, err := i18n.New("sq")
+	require.NoError(t, err)
+	screen := func(name string) string { return sq.T("ui.sup.screen."+name, nil) }
+	x.waitTitle(t, app, screen("dashboard"))
+
+	// The search field has the focus; the PIN's field is next.
+	x.key(t, "Tab")
+	x.typeLine(t, goodPIN)
+	var head string
+	waitFor(t, "the station's submission fetched", func() bool {
+		var d struct {
+			Stations []struct {
+				Code  string `json:"code"`
+				Forms []struct {
+					State   string `json:"state"`
+					Digest  string `json:"digest"`
+					Fetched bool   `json:"fetched"`
+				} `json:"forms"`
+			} `json:"stations"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "supervisor", "dashboard", "--db", supDB, "--json")), &d))
+		for _, st := range d.Stations {
+			if st.Code == me.Code && len(st.Forms) > 0 && st.Forms[0].Fetched {
+				head = st.Forms[0].Digest
+				return true
+			}
+		}
+		return false
+	})
+	x.shot(t, "supervisor-dashboard")
+
+	// The PIN did its work: its row hides, and the search has the focus.
+	x.typeLine(t, me.Code)
+	x.waitTitle(t, app, screen("station"))
+	x.key(t, "Return") // "Open" on the form that came
+	x.waitTitle(t, app, screen("submission"))
+	x.shot(t, "supervisor-submission")
+	// xdotool types ASCII only under Xvfb's keymap: the reason keeps to it.
+	const reason = "Rreshti C nuk perputhet me letren."
+	x.typeLine(t, reason) // the reason has the focus; Enter goes to the PIN
+	x.xdo(t, "type", "--delay", "15", goodPIN)
+	x.key(t, "ctrl+Return") // return, with the reason typed
+
+	// The sync sends it; the commission's answer marks it delivered.
+	waitFor(t, "the decision delivered to the commission", func() bool {
+		var v struct {
+			Decisions []struct {
+				Verdict   election.Verdict `json:"verdict"`
+				Reason    string           `json:"reason"`
+				Delivered bool             `json:"delivered"`
+			} `json:"decisions"`
+		}
+		shown := tallyOK(t, "supervisor", "show", head, "--db", supDB, "--json")
+		require.NoError(t, json.Unmarshal([]byte(shown), &v))
+		return len(v.Decisions) == 1 && v.Decisions[0].Delivered && v.Decisions[0].Verdict == election.Return &&
+			v.Decisions[0].Reason == reason
+	})
+	app.stop(t)
+
+	// The station's next sync brings it: the form is returned.
+	tallyOK(t, "sync", "--db", sdb, "--pin-file", pinFile)
+	var st station.Status
+	require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "station", "status", "--db", sdb, "--json")), &st))
+	require.Len(t, st.Forms, len(me.Forms))
+	assert.Equal(t, station.StateReturned, st.Forms[0].State)
+	assert.Equal(t, reason, st.Forms[0].Reason)
 }
