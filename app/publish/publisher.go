@@ -1,0 +1,351 @@
+package publish
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"tally/app/election"
+	"tally/app/seal"
+)
+
+// Errors of Publisher.ByNumber.
+var (
+	ErrNotPublished = errors.New("publish: no snapshot with that number was published")
+	ErrNotRetained  = errors.New("publish: the snapshot is no longer kept")
+)
+
+// DefaultMinInterval is the least time between two snapshots unless
+// Options say otherwise.
+const DefaultMinInterval = 5 * time.Second
+
+// DefaultRetain is how many of the latest snapshots are kept in memory
+// unless Options say otherwise.
+const DefaultRetain = 32
+
+// Source reads what the commission stored: the versions of every form to
+// count (at least each form's head) with their review (see Accepted).
+type Source func(ctx context.Context) ([]Accepted, error)
+
+// Archive keeps every published snapshot beyond those in memory: the
+// server backs it with its database, so that a snapshot's number always
+// names the same bytes, across restarts too.
+type Archive interface {
+	// Append stores a sealed snapshot durably before it is served.
+	Append(ctx context.Context, number uint64, sealed []byte) error
+	// Get reads a stored snapshot; ErrNotPublished if there is none.
+	Get(ctx context.Context, number uint64) ([]byte, error)
+	// Last reads the latest stored snapshot; 0 and nil if there is none.
+	Last(ctx context.Context) (uint64, []byte, error)
+}
+
+// Options configure a Publisher.
+type Options struct {
+	Definition *election.Definition
+	// Key is the commission's publication key, the one the definition
+	// names.
+	Key    *seal.PrivateKey
+	Source Source
+	// MinInterval is the least time between two snapshots;
+	// DefaultMinInterval if zero.
+	MinInterval time.Duration
+	// Retain is how many of the latest snapshots are kept in memory;
+	// DefaultRetain if zero. Older ones are read from the Archive.
+	Retain  int
+	Archive Archive // optional
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// After waits for Run; time.After if nil.
+	After func(time.Duration) <-chan time.Time
+	// OnError hears of a snapshot Run failed to make; it tries again
+	// after MinInterval.
+	OnError func(error)
+}
+
+// Published is a sealed snapshot ready to serve: its bytes, gzipped once.
+type Published struct {
+	Number    uint64
+	Digest    string // seal.Digest of Sealed
+	ETag      string // the digest, quoted, as an HTTP entity tag
+	CreatedAt time.Time
+	Sealed    []byte // the DSSE envelope, application/json
+	Gzip      []byte // Sealed, gzip-compressed
+}
+
+// Publisher makes snapshots when told something changed, at most one every
+// MinInterval, numbers them consecutively, chains each to the one before,
+// and never changes one once published.
+type Publisher struct {
+	o        Options
+	wake     chan struct{}
+	building sync.Mutex // one snapshot at a time
+
+	mu          sync.Mutex
+	dirty       bool
+	lastAttempt time.Time
+	latest      *Published
+	content     string // what the latest snapshot counted, see contentKey
+	kept        map[uint64]*Published
+}
+
+// NewPublisher makes a publisher. With an Archive, it carries on from the
+// latest archived snapshot.
+func NewPublisher(ctx context.Context, o Options) (*Publisher, error) {
+	if o.Definition == nil || o.Key == nil || o.Source == nil {
+		return nil, errors.New("publish: a publisher needs the definition, the publication key and a source")
+	}
+	if got := seal.EncodePublicKey(o.Key.Public()); got != o.Definition.Election.Keys.Publication {
+		return nil, fmt.Errorf("publish: key %s is not the publication key the election names", o.Key.ID())
+	}
+	if o.MinInterval <= 0 {
+		o.MinInterval = DefaultMinInterval
+	}
+	if o.Retain <= 0 {
+		o.Retain = DefaultRetain
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	p := &Publisher{o: o, wake: make(chan struct{}, 1), dirty: true, kept: map[uint64]*Published{}}
+	if o.Archive != nil {
+		n, sealed, err := o.Archive.Last(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("publish: read the latest archived snapshot: %w", err)
+		}
+		if n > 0 {
+			pub, snap, err := p.published(sealed)
+			if err != nil {
+				return nil, fmt.Errorf("publish: archived snapshot %d: %w", n, err)
+			}
+			p.content = contentKey(snap)
+			if pub.Number != n {
+				return nil, fmt.Errorf("publish: archived snapshot %d holds number %d", n, pub.Number)
+			}
+			p.latest = pub
+			p.kept[n] = pub
+		}
+	}
+	p.wake <- struct{}{}
+	return p, nil
+}
+
+// Changed tells the publisher that what the commission accepted changed.
+func (p *Publisher) Changed() {
+	p.mu.Lock()
+	p.dirty = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wait is how long until the next snapshot may be made, and whether one is
+// due at all.
+func (p *Publisher) Wait() (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waitLocked()
+}
+
+func (p *Publisher) waitLocked() (time.Duration, bool) {
+	if !p.dirty {
+		return 0, false
+	}
+	if p.lastAttempt.IsZero() {
+		return 0, true
+	}
+	return max(0, p.lastAttempt.Add(p.o.MinInterval).Sub(p.o.Now())), true
+}
+
+// Publish makes a new snapshot if something changed and MinInterval has
+// passed since the last attempt. It returns the new snapshot, or nil when
+// none was due or what is counted is what the latest snapshot counted.
+// Readers are not held up while it builds.
+func (p *Publisher) Publish(ctx context.Context) (*Published, error) {
+	p.building.Lock()
+	defer p.building.Unlock()
+	p.mu.Lock()
+	if wait, due := p.waitLocked(); !due || wait > 0 {
+		p.mu.Unlock()
+		return nil, nil
+	}
+	p.dirty = false
+	p.lastAttempt = p.o.Now()
+	at, latest, content := p.lastAttempt, p.latest, p.content
+	p.mu.Unlock()
+
+	pub, content, err := p.build(ctx, at, latest, content)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.dirty = true
+		return nil, err
+	}
+	if pub == nil {
+		return nil, nil
+	}
+	p.latest, p.content = pub, content
+	p.kept[pub.Number] = pub
+	if pub.Number > uint64(p.o.Retain) {
+		delete(p.kept, pub.Number-uint64(p.o.Retain))
+	}
+	return pub, nil
+}
+
+// build makes, seals and archives the snapshot after latest, unless it
+// would count what latest counted.
+func (p *Publisher) build(ctx context.Context, at time.Time, latest *Published, latestContent string) (*Published, string, error) {
+	accepted, err := p.o.Source(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("publish: read the accepted forms: %w", err)
+	}
+	number, previous := uint64(1), ""
+	if latest != nil {
+		number, previous = latest.Number+1, latest.Digest
+	}
+	s, err := NewSnapshot(p.o.Definition, accepted, number, previous, at)
+	if err != nil {
+		return nil, "", err
+	}
+	content := contentKey(s)
+	if latest != nil && content == latestContent {
+		return nil, "", nil
+	}
+	sealed, err := Seal(s, p.o.Key)
+	if err != nil {
+		return nil, "", err
+	}
+	pub, err := ready(s, sealed)
+	if err != nil {
+		return nil, "", err
+	}
+	if p.o.Archive != nil {
+		if err := p.o.Archive.Append(ctx, number, sealed); err != nil {
+			return nil, "", fmt.Errorf("publish: archive snapshot %d: %w", number, err)
+		}
+	}
+	return pub, content, nil
+}
+
+// contentKey sums up what a snapshot counts: its results follow from the
+// counted envelopes and their review alone.
+func contentKey(s *Snapshot) string {
+	h := sha256.New()
+	for _, e := range s.Stations {
+		h.Write([]byte(e.Digest + " " + string(e.Review) + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// published readies sealed snapshot bytes read back from the archive.
+func (p *Publisher) published(sealed []byte) (*Published, *Snapshot, error) {
+	env, err := seal.Parse(sealed, MaxSnapshotSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := decodeSnapshot(env.Payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, err := ready(s, sealed)
+	return pub, s, err
+}
+
+// ready gzips a sealed snapshot once, for serving.
+func ready(s *Snapshot, sealed []byte) (*Published, error) {
+	var gz bytes.Buffer
+	w, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(sealed); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	digest := seal.Digest(sealed)
+	return &Published{Number: s.Number, Digest: digest, ETag: `"` + digest + `"`, CreatedAt: s.CreatedAt,
+		Sealed: sealed, Gzip: gz.Bytes()}, nil
+}
+
+// Latest is the latest published snapshot; false before the first.
+func (p *Publisher) Latest() (*Published, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latest, p.latest != nil
+}
+
+// ByNumber is the published snapshot with the number: from memory if it
+// is among the latest, else from the Archive.
+func (p *Publisher) ByNumber(ctx context.Context, n uint64) (*Published, error) {
+	p.mu.Lock()
+	pub, latest := p.kept[n], p.latest
+	p.mu.Unlock()
+	switch {
+	case pub != nil:
+		return pub, nil
+	case latest == nil || n == 0 || n > latest.Number:
+		return nil, ErrNotPublished
+	case p.o.Archive == nil:
+		return nil, ErrNotRetained
+	}
+	sealed, err := p.o.Archive.Get(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	pub, _, err = p.published(sealed)
+	return pub, err
+}
+
+// Numbers lists the numbers of the snapshots kept in memory, oldest first.
+func (p *Publisher) Numbers() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]uint64, 0, len(p.kept))
+	for n := range p.kept {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Run makes snapshots until ctx ends: whenever told something changed, as
+// soon as MinInterval allows.
+func (p *Publisher) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.wake:
+		}
+		for {
+			wait, due := p.Wait()
+			if !due {
+				break
+			}
+			if wait > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-p.o.After(wait):
+				}
+				continue
+			}
+			if _, err := p.Publish(ctx); err != nil && p.o.OnError != nil {
+				p.o.OnError(err)
+			}
+		}
+	}
+}

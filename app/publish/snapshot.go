@@ -1,0 +1,155 @@
+package publish
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"tally/app/election"
+	"tally/app/seal"
+)
+
+// SnapshotFormat names the version of the snapshot document.
+const SnapshotFormat = "tally.results/v1"
+
+// PayloadType is the DSSE payload type of a sealed results snapshot.
+const PayloadType = "application/vnd.tally.results+json"
+
+// MaxSnapshotSize bounds a sealed snapshot: a municipal election's (every
+// station's envelope of both contests inside, in base64, twice over) is
+// about 20 MB.
+const MaxSnapshotSize = 256 << 20
+
+// Snapshot is one published set of preliminary results: numbered from 1,
+// chained to the one before by its digest, and carrying every counted
+// station envelope so that anyone can check each station's signature and
+// add the numbers up again without trusting the commission's sums.
+type Snapshot struct {
+	Format string `json:"format"`
+	Number uint64 `json:"number"`
+	// PreviousDigest is the seal.Digest of the sealed snapshot numbered
+	// Number-1; empty for the first.
+	PreviousDigest string    `json:"previous_digest,omitempty"`
+	Election       string    `json:"election"`
+	CreatedAt      time.Time `json:"created_at"`
+	Results        *Results  `json:"results"`
+	// Stations are the counted forms, in the order of the definition's
+	// stations and of each station's forms.
+	Stations []StationEntry `json:"stations"`
+}
+
+// StationEntry is one counted form: the head version of a station's form
+// and the envelope the station sealed, exactly as stored.
+type StationEntry struct {
+	Station     string                 `json:"station"`
+	Contest     string                 `json:"contest"`
+	Form        election.FormKind      `json:"form"`
+	Version     int                    `json:"version"`
+	Digest      string                 `json:"digest"` // seal.Digest of Envelope
+	Review      Review                 `json:"review"` // received or approved
+	ReceivedAt  time.Time              `json:"received_at"`
+	PhotoSHA256 string                 `json:"photo_sha256,omitempty"`
+	Counts      map[election.Field]int `json:"counts"`
+	Envelope    []byte                 `json:"envelope"` // base64 in JSON
+}
+
+// NewSnapshot aggregates the accepted forms (see Aggregate) into a
+// snapshot with the given number, the digest of the sealed snapshot before
+// it ("" for the first) and the time it is made.
+func NewSnapshot(def *election.Definition, latest []Accepted, number uint64, previous string, at time.Time) (*Snapshot, error) {
+	if number < 1 {
+		return nil, errors.New("publish: snapshots are numbered from 1")
+	}
+	if (number == 1) != (previous == "") {
+		return nil, fmt.Errorf("publish: snapshot %d with previous digest %q: only the first has none", number, previous)
+	}
+	heads, err := countedHeads(def, latest)
+	if err != nil {
+		return nil, err
+	}
+	results, err := aggregateHeads(def, heads)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{
+		Format: SnapshotFormat, Number: number, PreviousDigest: previous, Election: def.Election.ID,
+		CreatedAt: at.UTC().Truncate(time.Millisecond), Results: results, Stations: stationEntries(def, heads),
+	}, nil
+}
+
+// stationEntries lists the counted heads in the order of the definition.
+func stationEntries(def *election.Definition, heads map[formKey]*Accepted) []StationEntry {
+	out := make([]StationEntry, 0, len(heads))
+	for i := range def.Stations {
+		st := &def.Stations[i]
+		for _, f := range st.Forms {
+			h := heads[formKey{st.Code, f.Contest, f.Form}]
+			if h == nil {
+				continue
+			}
+			out = append(out, StationEntry{
+				Station: h.Station, Contest: h.Contest, Form: h.Form, Version: h.Version, Digest: h.Digest,
+				Review: h.Review, ReceivedAt: h.ReceivedAt.UTC(), PhotoSHA256: h.PhotoSHA256,
+				Counts: h.Counts, Envelope: h.Envelope,
+			})
+		}
+	}
+	return out
+}
+
+// Seal encodes the snapshot as JSON and signs it with the commission's
+// publication key. The same snapshot always gives the same bytes: struct
+// fields in a fixed order, maps with sorted keys, and Ed25519 signatures
+// are deterministic.
+func Seal(s *Snapshot, key *seal.PrivateKey) ([]byte, error) {
+	payload, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("publish: encode snapshot %d: %w", s.Number, err)
+	}
+	return seal.Sign(PayloadType, payload, key)
+}
+
+// decodeSnapshot reads a snapshot payload strictly: one JSON object of
+// known fields, nothing after it.
+func decodeSnapshot(payload []byte) (*Snapshot, error) {
+	var s Snapshot
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("publish: snapshot: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("publish: snapshot: data after the document")
+	}
+	if s.Format != SnapshotFormat {
+		return nil, fmt.Errorf("publish: snapshot: format %q is not %q", s.Format, SnapshotFormat)
+	}
+	if s.Number < 1 {
+		return nil, errors.New("publish: snapshot: numbered from 1")
+	}
+	if (s.Number == 1) != (s.PreviousDigest == "") {
+		return nil, fmt.Errorf("publish: snapshot %d: only the first names no previous snapshot", s.Number)
+	}
+	if s.PreviousDigest != "" && election.CheckPhotoHash(s.PreviousDigest) != nil {
+		return nil, fmt.Errorf("publish: snapshot %d: previous digest %q is not a SHA-256 digest", s.Number, s.PreviousDigest)
+	}
+	if s.Results == nil {
+		return nil, fmt.Errorf("publish: snapshot %d: results are missing", s.Number)
+	}
+	return &s, nil
+}
+
+// sortedFields lists a form's counts by field name, for messages that
+// must come out the same every time.
+func sortedFields(counts map[election.Field]int) []election.Field {
+	out := make([]election.Field, 0, len(counts))
+	for f := range counts {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
