@@ -15,9 +15,11 @@ import (
 	"strings"
 
 	"tally/app/election"
+	"tally/app/seal"
 	"tally/app/station"
 	"tally/cmd/internal/cli"
 	"tally/storage/stationdb"
+	"tally/sync/client"
 )
 
 // stationOptions configure the station service of every command. The zero
@@ -237,4 +239,58 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// definitionSource is where an init takes the commission's signed election
+// definition from: a file, or the commission's server with the pins of its
+// key as printed.
+type definitionSource struct {
+	file, server *string
+	pins         []string
+}
+
+func definitionFlags(fs *flag.FlagSet) *definitionSource {
+	d := &definitionSource{
+		file:   fs.String("definition", "", "the commission's signed election definition (election.json)"),
+		server: fs.String("server", "", "download the definition from the commission's server at this address instead"),
+	}
+	fs.Func("tls-pin", "a pin of the server's key (sha256/…), as printed; give the backup pin too", func(v string) error {
+		d.pins = append(d.pins, v)
+		return nil
+	})
+	return d
+}
+
+// check refuses a command line that gives both sources, or neither.
+func (d *definitionSource) check(cmd string) error {
+	if (*d.file == "") == (*d.server == "") {
+		return cli.Usagef("%s: give either --definition FILE or --server URL", cmd)
+	}
+	if len(d.pins) > 0 && *d.server == "" {
+		return cli.Usagef("%s: --tls-pin goes with --server", cmd)
+	}
+	return nil
+}
+
+// load reads or downloads the definition; the caller verifies it.
+func (d *definitionSource) load(ctx context.Context) ([]byte, error) {
+	if *d.server == "" {
+		return os.ReadFile(*d.file)
+	}
+	signed, err := client.FetchDefinition(ctx, client.Config{
+		Servers: []election.Server{{URL: *d.server, Pins: d.pins}}, UserAgent: "tally/" + version})
+	if err != nil {
+		return nil, fmt.Errorf("the election definition could not be downloaded: %w", err)
+	}
+	return signed, nil
+}
+
+// pinRefused explains a new PIN that seal's strength rule refused; other
+// errors pass as they are.
+func pinRefused(whose string, err error) error {
+	if errors.Is(err, seal.ErrPINTooShort) || errors.Is(err, seal.ErrPINTooWeak) {
+		return fmt.Errorf("%s PIN is refused: %w (it takes at least %d characters, and not a run "+
+			"such as 123456, a repeat such as 121212 or one of the most common PINs)", whose, err, seal.MinPINLength)
+	}
+	return err
 }

@@ -13,7 +13,6 @@ import (
 	"tally/app/seal"
 	"tally/app/station"
 	"tally/cmd/internal/cli"
-	"tally/sync/client"
 )
 
 // stationCommands are the `tally station` commands.
@@ -62,13 +61,7 @@ type initResult struct {
 func stationInit(args []string, s *streams) error {
 	fs := cli.Flags("station init")
 	c := commonFlags(fs)
-	defFile := fs.String("definition", "", "the commission's signed election definition (election.json)")
-	serverURL := fs.String("server", "", "download the definition from the commission's server at this address instead")
-	var pins []string
-	fs.Func("tls-pin", "a pin of the server's key (sha256/…), as printed; give the backup pin too", func(v string) error {
-		pins = append(pins, v)
-		return nil
-	})
+	source := definitionFlags(fs)
 	fingerprint := fs.String("fingerprint", "", "the fingerprint of the commission's definition key, as printed")
 	code := fs.String("station", "", "this station's code")
 	by := fs.String("by", "", "the chair's name")
@@ -76,25 +69,15 @@ func stationInit(args []string, s *streams) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if (*defFile == "") == (*serverURL == "") {
-		return cli.Usagef("station init: give either --definition FILE or --server URL")
-	}
-	if len(pins) > 0 && *serverURL == "" {
-		return cli.Usagef("station init: --tls-pin goes with --server")
+	if err := source.check("station init"); err != nil {
+		return err
 	}
 	if err := required("station init", "fingerprint", *fingerprint, "station", *code, "by", *by); err != nil {
 		return err
 	}
 	ctx := context.Background()
-	var signed []byte
-	var err error
-	if *serverURL != "" {
-		signed, err = client.FetchDefinition(ctx, client.Config{
-			Servers: []election.Server{{URL: *serverURL, Pins: pins}}, UserAgent: "tally/" + version})
-		if err != nil {
-			return fmt.Errorf("the election definition could not be downloaded: %w", err)
-		}
-	} else if signed, err = os.ReadFile(*defFile); err != nil {
+	signed, err := source.load(ctx)
+	if err != nil {
 		return err
 	}
 	pin, err := readPIN(*pinFile, s)
@@ -106,11 +89,8 @@ func stationInit(args []string, s *streams) error {
 		p, err := sdb.svc.Provision(ctx, station.ProvisionRequest{
 			Definition: signed, Fingerprint: *fingerprint, Station: *code, PIN: pin, By: *by,
 		})
-		if errors.Is(err, seal.ErrPINTooShort) || errors.Is(err, seal.ErrPINTooWeak) {
-			return fmt.Errorf("the chair's PIN is refused: %w (it takes at least %d characters, and not a run "+
-				"such as 123456, a repeat such as 121212 or one of the most common PINs)", err, seal.MinPINLength)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return pinRefused("the chair's", err)
 		}
 		sdb.keep = true
 		def, st, err := sdb.svc.Scope(ctx)

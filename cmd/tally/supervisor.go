@@ -184,13 +184,7 @@ type supervisorInitResult struct {
 func supervisorInit(args []string, s *streams) error {
 	fs := cli.Flags("supervisor init")
 	c := supervisorFlags(fs)
-	defFile := fs.String("definition", "", "the commission's signed election definition (election.json)")
-	serverURL := fs.String("server", "", "download the definition from the commission's server at this address instead")
-	var pins []string
-	fs.Func("tls-pin", "a pin of the server's key (sha256/…), as printed; give the backup pin too", func(v string) error {
-		pins = append(pins, v)
-		return nil
-	})
+	source := definitionFlags(fs)
 	fingerprint := fs.String("fingerprint", "", "the fingerprint of the commission's definition key, as printed")
 	muni := fs.String("municipality", "", "the code of the supervisor's municipality")
 	by := fs.String("by", "", "the supervisor's name")
@@ -198,25 +192,15 @@ func supervisorInit(args []string, s *streams) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if (*defFile == "") == (*serverURL == "") {
-		return cli.Usagef("supervisor init: give either --definition FILE or --server URL")
-	}
-	if len(pins) > 0 && *serverURL == "" {
-		return cli.Usagef("supervisor init: --tls-pin goes with --server")
+	if err := source.check("supervisor init"); err != nil {
+		return err
 	}
 	if err := required("supervisor init", "fingerprint", *fingerprint, "municipality", *muni, "by", *by); err != nil {
 		return err
 	}
 	ctx := context.Background()
-	var signed []byte
-	var err error
-	if *serverURL != "" {
-		signed, err = client.FetchDefinition(ctx, client.Config{
-			Servers: []election.Server{{URL: *serverURL, Pins: pins}}, UserAgent: "tally/" + version})
-		if err != nil {
-			return fmt.Errorf("the election definition could not be downloaded: %w", err)
-		}
-	} else if signed, err = os.ReadFile(*defFile); err != nil {
+	signed, err := source.load(ctx)
+	if err != nil {
 		return err
 	}
 	pin, err := readPIN(*pinFile, s)
@@ -228,11 +212,8 @@ func supervisorInit(args []string, s *streams) error {
 		p, err := sdb.svc.Provision(ctx, review.ProvisionRequest{
 			Definition: signed, Fingerprint: *fingerprint, Municipality: *muni, PIN: pin, By: *by,
 		})
-		if errors.Is(err, seal.ErrPINTooShort) || errors.Is(err, seal.ErrPINTooWeak) {
-			return fmt.Errorf("the supervisor's PIN is refused: %w (it takes at least %d characters, and not a run "+
-				"such as 123456, a repeat such as 121212 or one of the most common PINs)", err, seal.MinPINLength)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return pinRefused("the supervisor's", err)
 		}
 		sdb.keep = true
 		def, m, err := sdb.svc.Scope(ctx)
