@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tally needs on a Debian machine.
 #
-#   scripts/install-deps.sh [go] [build] [gui-test] [postgres]
+#   scripts/install-deps.sh [go] [build] [gui-test] [postgres] [release]
 #
 # Groups:
 #   go        Go on PATH or in /usr/local/go/bin (always checked)
 #   build     gcc, pkg-config and the X11/OpenGL headers for the Fyne GL driver
 #   gui-test  Xvfb, xdotool, ImageMagick and x11-utils for tests of a real window,
-#             and poppler-utils (pdftotext) for the tests of the printed form
+#             poppler-utils (pdftotext) for the tests of the printed form, and
+#             Chromium (headless) for the tests of the results page
 #   postgres  a PostgreSQL server answering on 127.0.0.1:5432 with a database "test"
+#   release   what `make release` builds and checks with: mingw-w64 (the Windows
+#             build), NSIS (its installer), osslsigncode and openssl (Authenticode),
+#             xz, file, binutils and desktop-file-utils
 #
 # Idempotent: packages are installed only when missing, and `apt-get update`
 # runs at most once, right before the first install. With everything present
@@ -24,7 +28,7 @@ readonly PG_WAIT_SECONDS=30
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
-	echo "usage: $0 [go] [build] [gui-test] [postgres]" >&2
+	echo "usage: $0 [go] [build] [gui-test] [postgres] [release]" >&2
 	exit 2
 }
 
@@ -148,7 +152,11 @@ group_build() {
 }
 
 group_gui_test() {
-	ensure_packages gui-test xvfb xdotool imagemagick x11-utils poppler-utils
+	ensure_packages gui-test xvfb xdotool imagemagick x11-utils poppler-utils chromium chromium-driver
+}
+
+group_release() {
+	ensure_packages release gcc-mingw-w64-x86-64 nsis osslsigncode openssl xz-utils file binutils desktop-file-utils
 }
 
 pg_ready() {
@@ -214,7 +222,7 @@ group_postgres() {
 [[ $# -gt 0 ]] || usage
 for g in "$@"; do
 	case $g in
-	go | build | gui-test | postgres) ;;
+	go | build | gui-test | postgres | release) ;;
 	*) usage ;;
 	esac
 done
@@ -226,6 +234,7 @@ for g in "$@"; do
 	build) group_build ;;
 	gui-test) group_gui_test ;;
 	postgres) group_postgres ;;
+	release) group_release ;;
 	esac
 done
 [[ -z $apt_log ]] || rm -f "$apt_log"

@@ -176,6 +176,8 @@ func (s *Server) putSubmission(w http.ResponseWriter, r *http.Request) error {
 	result = resultNew
 	if rc.Repeat {
 		status, result = http.StatusOK, resultRepeat
+	} else {
+		s.resultsChanged()
 	}
 	w.Header().Set("Location", "/v1/submissions/"+digest)
 	w.Header().Set("Cache-Control", "no-store")
@@ -221,6 +223,8 @@ func (s *Server) putDecision(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusCreated
 	if prior != nil {
 		status = http.StatusOK
+	} else {
+		s.resultsChanged()
 	}
 	return writeJSON(w, status, decisionView(d, false))
 }

@@ -33,8 +33,10 @@ type Route struct {
 type route struct {
 	Route
 	handle func(http.ResponseWriter, *http.Request) error
-	// limited routes count against the client address's rate.
+	// limited routes count against the client address's rate; public
+	// ones against the public rate instead.
 	limited bool
+	public  bool
 	params  []string // wildcard names, from Path
 }
 
@@ -47,6 +49,7 @@ func (s *Server) routeTable() []route {
 		return route{Route: Route{Method: method, Path: path, Auth: auth}, handle: h, limited: true}
 	}
 	ops := func(rt route) route { rt.limited = false; return rt }
+	public := func(rt route) route { rt.limited, rt.public = false, true; return rt }
 	return []route{
 		ops(r("GET", "/healthz", AuthNone, s.healthz)),
 		ops(r("GET", "/readyz", AuthNone, s.readyz)),
@@ -65,6 +68,11 @@ func (s *Server) routeTable() []route {
 		r("GET", "/v1/stations/{code}", AuthStationOrSupervisor, s.getStation),
 		r("GET", "/v1/municipalities/{code}/stations", AuthSupervisor, s.getMunicipalityStations),
 		r("GET", "/v1/municipalities/{code}/conflicts", AuthSupervisor, s.getMunicipalityConflicts),
+		public(r("GET", "/v1/results/latest.json", AuthNone, s.getResultsLatest)),
+		public(r("GET", "/v1/results/{number}/{file...}", AuthNone, s.getResultsFile)),
+		public(r("GET", "/results/{$}", AuthNone, s.getResultsPage)),
+		public(r("GET", "/results/{asset}", AuthNone, s.getResultsPage)),
+		public(r("GET", "/{$}", AuthNone, s.getRoot)),
 	}
 }
 
@@ -78,9 +86,14 @@ func (s *Server) Routes() []Route {
 }
 
 var (
-	wildcard = regexp.MustCompile(`\{([a-z0-9]+)\}`)
+	wildcard = regexp.MustCompile(`\{([a-z0-9]+)(?:\.\.\.)?\}`)
 	hex64    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	unitCode = regexp.MustCompile(`^[0-9A-Z-]{1,32}$`)
+	number   = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	// A snapshot's file: summary.json, municipalities/01.json,
+	// MAY-01/stations.csv.
+	resultFile = regexp.MustCompile(`^[0-9A-Za-z-]{1,32}(\.[a-z]{1,8})?(/[0-9A-Za-z-]{1,32}(\.[a-z]{1,8})?){0,2}$`)
+	pageAsset  = regexp.MustCompile(`^[0-9a-z-]{1,64}\.[0-9a-z]{1,8}$`)
 )
 
 // paramRules check every path parameter before a handler runs.
@@ -91,6 +104,9 @@ var paramRules = map[string]struct {
 	"digest": {hex64, "the SHA-256 digest of an envelope: 64 lowercase hexadecimal characters"},
 	"sha256": {hex64, "the SHA-256 of a file: 64 lowercase hexadecimal characters"},
 	"code":   {unitCode, "a code of 1 to 32 characters 0-9, A-Z and -"},
+	"number": {number, "a snapshot number: 1 or more, in decimal"},
+	"file":   {resultFile, "a file of a snapshot, such as summary.json or municipalities/01.json"},
+	"asset":  {pageAsset, "a file of the results page, such as app.js"},
 }
 
 func (rt *route) compile() error {
@@ -107,6 +123,9 @@ func (rt *route) compile() error {
 // path parameters, the client address's rate, and its authentication.
 func (s *Server) wrap(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rec, ok := w.(*recorder); ok && rt.public {
+			rec.public = true
+		}
 		for _, name := range rt.params {
 			if v := r.PathValue(name); !paramRules[name].re.MatchString(v) {
 				s.writeError(w, badRequest("the path's %s is not %s", name, paramRules[name].want))
@@ -116,6 +135,12 @@ func (s *Server) wrap(rt *route) http.Handler {
 		if rt.limited {
 			if ok, wait := s.addrs.allow(s.cfg.ClientAddr(r)); !ok {
 				s.writeError(w, rateLimited(wait, "too many requests from this address"))
+				return
+			}
+		}
+		if rt.public {
+			if ok, wait := s.public.allow(s.cfg.ClientAddr(r)); !ok {
+				s.writeError(w, rateLimited(wait, "too many requests for results from this address"))
 				return
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"tally/app/commission"
 	"tally/app/enrollment"
+	"tally/app/publish"
 )
 
 // Config configures a Server. Zero fields take the defaults below.
@@ -37,6 +39,17 @@ type Config struct {
 	// behind a mobile carrier's NAT, so AddrRate is generous.
 	KeyRate  Rate // 10/s, burst 100
 	AddrRate Rate // 200/s, burst 2000
+	// PublicRate limits each client address on the public results and
+	// their page, apart from the API's rate: a browser polls every few
+	// seconds, a newsroom or a university behind one address may be
+	// many.
+	PublicRate Rate // 100/s, burst 1000
+
+	// Publisher publishes the results snapshots this server serves under
+	// /v1/results/; none are served when nil. Page is the results page's
+	// files, served under /results/.
+	Publisher *publish.Publisher
+	Page      fs.FS
 	// ClientAddr names a request's client for the address rate limit and
 	// the logs: the host of RemoteAddr when nil. Behind a reverse proxy,
 	// read its forwarding header here.
@@ -90,6 +103,9 @@ func (c *Config) setDefaults() {
 	if c.AddrRate.Burst <= 0 {
 		c.AddrRate = Rate{PerSecond: 200, Burst: 2000}
 	}
+	if c.PublicRate.Burst <= 0 {
+		c.PublicRate = Rate{PerSecond: 100, Burst: 1000}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,6 +133,8 @@ type Server struct {
 	secrets *secrets
 	keys    *limiter
 	addrs   *limiter
+	public  *limiter
+	results *results
 	metrics *metricsRegistry
 	mux     *http.ServeMux
 	routes  []route
@@ -134,7 +152,11 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, now: cfg.Now,
 		secrets: &secrets{svc: cfg.Service, m: map[string][]byte{}},
 		keys:    newLimiter(cfg.KeyRate, cfg.Now), addrs: newLimiter(cfg.AddrRate, cfg.Now),
-		mux: http.NewServeMux()}
+		public: newLimiter(cfg.PublicRate, cfg.Now), mux: http.NewServeMux()}
+	var err error
+	if s.results, err = newResults(cfg.Publisher, cfg.Page); err != nil {
+		return nil, err
+	}
 	s.routes = s.routeTable()
 	names := make([]string, 0, len(s.routes)+1)
 	for i := range s.routes {
@@ -243,6 +265,9 @@ type recorder struct {
 	detail string
 	cause  error
 	keyID  string // the token's key, once authenticated
+	// public marks a request for the public results, whose refusals (a
+	// crowd's 404s and 429s) are logged at debug level, not one line each.
+	public bool
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -348,8 +373,10 @@ func (s *Server) logRequest(r *http.Request, rec *recorder, route string, elapse
 	switch {
 	case rec.status >= 500:
 		level, msg = slog.LevelError, "request failed"
-	case rec.status >= 400:
+	case rec.status >= 400 && !rec.public:
 		level, msg = slog.LevelWarn, "request refused"
+	case rec.status >= 400:
+		msg = "request refused"
 	}
 	if !s.log.Enabled(r.Context(), level) {
 		return

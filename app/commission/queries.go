@@ -45,6 +45,24 @@ func (s *Service) MunicipalityRecord(ctx context.Context, municipality string) (
 	return s.record(ctx, m.Code, "")
 }
 
+// HeadsRecord is what the results count, in one consistent read: the
+// latest stored version of every form (Submissions) and every decision.
+func (s *Service) HeadsRecord(ctx context.Context) (*StationRecord, error) {
+	var rec StationRecord
+	err := s.store.View(ctx, func(r Reader) error {
+		var err error
+		if rec.Submissions, err = r.Heads(); err != nil {
+			return err
+		}
+		rec.Decisions, err = r.Decisions("", "")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
 func (s *Service) record(ctx context.Context, municipality, station string) (*StationRecord, error) {
 	var rec StationRecord
 	err := s.store.View(ctx, func(r Reader) error {

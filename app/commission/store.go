@@ -52,6 +52,9 @@ type Reader interface {
 	// every station of a municipality when station is "", by form then
 	// version.
 	Submissions(municipality, station string) ([]Submission, error)
+	// Heads lists the latest stored version of every form of every
+	// station, by station, contest and form: what results count.
+	Heads() ([]Submission, error)
 	// Conflicts lists the conflicts of a municipality's stations (or of
 	// one station), oldest first.
 	Conflicts(municipality, station string) ([]Conflict, error)
@@ -61,6 +64,12 @@ type Reader interface {
 	Decision(digest string) (*Decision, error)             // ErrNotFound
 	Attachment(sha256 string) (*Attachment, []byte, error) // ErrNotFound
 	Upload(sha256 string) (*Upload, error)                 // ErrNotFound
+	// Snapshot is the sealed results snapshot stored under a number,
+	// exactly as stored.
+	Snapshot(number uint64) ([]byte, error) // ErrNotFound
+	// LastSnapshot is the stored snapshot with the highest number; 0 and
+	// nil when none is stored.
+	LastSnapshot() (uint64, []byte, error)
 	// AuditRecords calls fn on every record of the audit chain, in order.
 	AuditRecords(fn func(audit.Record) error) error
 	// Counts are the totals the metrics show.
@@ -118,6 +127,15 @@ type Tx interface {
 	// Secret is the named secret, made with make and stored the first
 	// time; every node then reads the same bytes.
 	Secret(name string, make func() ([]byte, error)) ([]byte, error)
+	// PutSnapshot stores a sealed results snapshot under its number, with
+	// the digest of its bytes. Numbers follow one another from 1 (0 is an
+	// EInvalid *Error): a number past the next one is an EConflict *Error
+	// that names it and the last stored. A stored number names its bytes
+	// for good: the same bytes (and digest) again store nothing and return
+	// false; other bytes are an EConflict *Error. Between transactions
+	// that store a number at once (several nodes), the database's
+	// uniqueness decides which one stores it.
+	PutSnapshot(number uint64, sealed []byte, digest string, at time.Time) (bool, error)
 	// Audit appends the next record of the audit chain. Appends from
 	// concurrent transactions (several nodes) are serialised by the store.
 	Audit(at time.Time, e audit.Event) error

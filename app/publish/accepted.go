@@ -88,6 +88,12 @@ func acceptedFromPayload(def *election.Definition, envelope, payload []byte, rec
 // it (in the order received, the last one stands), and reads its
 // envelope. Earlier versions are left out: only heads are counted.
 func FromRecord(def *election.Definition, rec *commission.StationRecord) ([]Accepted, error) {
+	return fromRecord(def, rec, nil)
+}
+
+// fromRecord is FromRecord that takes what it read before from parsed, by
+// digest, and adds what it reads to it; nil keeps nothing.
+func fromRecord(def *election.Definition, rec *commission.StationRecord, parsed map[string]Accepted) ([]Accepted, error) {
 	heads := map[commission.FormRef]*commission.Submission{}
 	var order []commission.FormRef
 	for i := range rec.Submissions {
@@ -114,12 +120,20 @@ func FromRecord(def *election.Definition, rec *commission.StationRecord) ([]Acce
 		case election.Return:
 			review = Returned
 		}
+		if a, ok := parsed[h.Digest]; ok {
+			a.Review = review
+			out = append(out, a)
+			continue
+		}
 		a, err := ParseAccepted(def, h.Envelope, h.ReceivedAt, review)
 		if err != nil {
 			return nil, fmt.Errorf("publish: stored submission %s: %w", h.Digest, err)
 		}
 		if a.Digest != h.Digest {
 			return nil, fmt.Errorf("publish: stored submission %s has an envelope whose digest is %s", h.Digest, a.Digest)
+		}
+		if parsed != nil {
+			parsed[h.Digest] = a
 		}
 		out = append(out, a)
 	}

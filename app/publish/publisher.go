@@ -1,8 +1,6 @@
 package publish
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -69,7 +67,8 @@ type Options struct {
 	OnError func(error)
 }
 
-// Published is a sealed snapshot ready to serve: its bytes, gzipped once.
+// Published is a sealed snapshot ready to serve: its bytes, gzipped once,
+// and every file derived from it (see Files).
 type Published struct {
 	Number    uint64
 	Digest    string // seal.Digest of Sealed
@@ -77,6 +76,15 @@ type Published struct {
 	CreatedAt time.Time
 	Sealed    []byte // the DSSE envelope, application/json
 	Gzip      []byte // Sealed, gzip-compressed
+	Files     []File // Files' output: N/snapshot.json (Sealed) first
+	byPath    map[string]*File
+}
+
+// File is one of the snapshot's files, by its path under the root
+// ("7/summary.json").
+func (p *Published) File(path string) (*File, bool) {
+	f, ok := p.byPath[path]
+	return f, ok
 }
 
 // Publisher makes snapshots when told something changed, at most one every
@@ -197,8 +205,10 @@ func (p *Publisher) Publish(ctx context.Context) (*Published, error) {
 	}
 	p.latest, p.content = pub, content
 	p.kept[pub.Number] = pub
-	if pub.Number > uint64(p.o.Retain) {
-		delete(p.kept, pub.Number-uint64(p.o.Retain))
+	for n := range p.kept {
+		if n+uint64(p.o.Retain) <= pub.Number {
+			delete(p.kept, n)
+		}
 	}
 	return pub, nil
 }
@@ -226,16 +236,39 @@ func (p *Publisher) build(ctx context.Context, at time.Time, latest *Published, 
 	if err != nil {
 		return nil, "", err
 	}
-	pub, err := ready(s, sealed)
+	pub, err := ready(p.o.Definition, s, sealed)
 	if err != nil {
 		return nil, "", err
 	}
 	if p.o.Archive != nil {
 		if err := p.o.Archive.Append(ctx, number, sealed); err != nil {
+			// Another node on the same database may have published this
+			// number first: serve its snapshot, and count again on top of
+			// it next time.
+			if adopted, adoptedContent, ok := p.adopt(ctx, number); ok {
+				p.mu.Lock()
+				p.dirty = true
+				p.mu.Unlock()
+				return adopted, adoptedContent, nil
+			}
 			return nil, "", fmt.Errorf("publish: archive snapshot %d: %w", number, err)
 		}
 	}
 	return pub, content, nil
+}
+
+// adopt reads the archive's latest snapshot when it is number or later:
+// one another publisher stored.
+func (p *Publisher) adopt(ctx context.Context, number uint64) (*Published, string, bool) {
+	n, sealed, err := p.o.Archive.Last(ctx)
+	if err != nil || n < number {
+		return nil, "", false
+	}
+	pub, snap, err := p.published(sealed)
+	if err != nil || pub.Number != n {
+		return nil, "", false
+	}
+	return pub, contentKey(snap), true
 }
 
 // contentKey sums up what a snapshot counts: its results follow from the
@@ -258,26 +291,24 @@ func (p *Publisher) published(sealed []byte) (*Published, *Snapshot, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	pub, err := ready(s, sealed)
+	pub, err := ready(p.o.Definition, s, sealed)
 	return pub, s, err
 }
 
-// ready gzips a sealed snapshot once, for serving.
-func ready(s *Snapshot, sealed []byte) (*Published, error) {
-	var gz bytes.Buffer
-	w, err := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+// ready derives a sealed snapshot's files and gzips each once, for
+// serving.
+func ready(def *election.Definition, s *Snapshot, sealed []byte) (*Published, error) {
+	files, err := Files(def, s, sealed)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(sealed); err != nil {
-		return nil, err
+	pub := &Published{Number: s.Number, Digest: seal.Digest(sealed), CreatedAt: s.CreatedAt,
+		Sealed: files[0].Body, Gzip: files[0].Gzip, Files: files, byPath: make(map[string]*File, len(files))}
+	pub.ETag = `"` + pub.Digest + `"`
+	for i := range files {
+		pub.byPath[files[i].Path] = &files[i]
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	digest := seal.Digest(sealed)
-	return &Published{Number: s.Number, Digest: digest, ETag: `"` + digest + `"`, CreatedAt: s.CreatedAt,
-		Sealed: sealed, Gzip: gz.Bytes()}, nil
+	return pub, nil
 }
 
 // Latest is the latest published snapshot; false before the first.
@@ -307,6 +338,15 @@ func (p *Publisher) ByNumber(ctx context.Context, n uint64) (*Published, error) 
 	}
 	pub, _, err = p.published(sealed)
 	return pub, err
+}
+
+// Kept is the published snapshot with the number if it is among those kept
+// in memory; it never reads the Archive.
+func (p *Publisher) Kept(n uint64) (*Published, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pub, ok := p.kept[n]
+	return pub, ok
 }
 
 // Numbers lists the numbers of the snapshots kept in memory, oldest first.

@@ -260,6 +260,37 @@ func TestPublisher(t *testing.T) {
 		assert.Equal(t, two.Digest, s.PreviousDigest)
 	})
 
+	t.Run("OKTwoPublishersOneArchive", func(t *testing.T) {
+		// Two nodes on one database: the second finds the number taken,
+		// serves the first's snapshot, and carries on from it.
+		archive := &memoryArchive{}
+		a := newPublisher(t, publish.Options{Archive: archive})
+		b, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: publicationKey(),
+			Source: a.store.read, Now: a.clock.Now, MinInterval: 5 * time.Second, Archive: archive})
+		require.NoError(t, err)
+		a.store.add(forms[0])
+		oneA, err := a.pub.Publish(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, oneA)
+
+		a.store.add(forms[1])
+		oneB, err := b.Publish(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, oneB)
+		assert.Equal(t, oneA.Sealed, oneB.Sealed, "the archived snapshot 1, not b's own")
+		wait, due := b.Wait()
+		assert.True(t, due, "b counts again on top of it")
+		a.clock.Advance(wait)
+		two, err := b.Publish(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, two)
+		s, err := publish.Open(two.Sealed, publicationKey().Public(), def, keys)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(2), s.Number)
+		assert.Equal(t, oneA.Digest, s.PreviousDigest)
+		assert.Len(t, s.Stations, 2)
+	})
+
 	t.Run("ErrSourceRetried", func(t *testing.T) {
 		e := newPublisher(t, publish.Options{})
 		e.store.fail = errors.New("database is locked")

@@ -42,6 +42,13 @@ type benchReport struct {
 	Cores                  int     `json:"cores"`
 	RatioToVerify          float64 `json:"sustained_to_machine_verify_rate"`
 	ReceiptsVerified       int     `json:"receipts_verified"`
+
+	// Reads are the public results read while more rounds are ingested
+	// (SustainedWithReads); PublicationMS is how long after each of those
+	// rounds' last receipt a reader found it in the latest snapshot.
+	Reads              *readFigure  `json:"reads,omitempty"`
+	SustainedWithReads *phaseFigure `json:"sustained_with_reads,omitempty"`
+	PublicationMS      []float64    `json:"publication_ms,omitempty"`
 }
 
 type phaseFigure struct {
@@ -50,6 +57,10 @@ type phaseFigure struct {
 	PerSecond   float64 `json:"per_second"`
 	P50ms       float64 `json:"p50_ms"`
 	P99ms       float64 `json:"p99_ms"`
+
+	// The submission acknowledged last, and when.
+	lastAcked time.Time
+	last      envelope
 }
 
 // bench runs the election-night burst against a real `tallyd serve`
@@ -66,6 +77,8 @@ func bench(args []string, stdout io.Writer) error {
 	rounds := fs.Int("rounds", 5, "versions sent after the burst, each superseding the last, for the sustained figure")
 	asJSON := fs.Bool("json", false, "print JSON")
 	profile := fs.String("server-cpuprofile", "", "have tallyd write a CPU profile to this file")
+	readers := fs.Int("readers", 100, "clients reading the national results while more rounds are ingested (0: none)")
+	readRounds := fs.Int("read-rounds", 3, "rounds ingested while the readers read")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -90,7 +103,7 @@ func bench(args []string, stdout io.Writer) error {
 		return err
 	}
 	extra := []string{"--rate-per-address", "1e9", "--burst-per-address", "1000000000",
-		"--rate-per-key", "1e6", "--burst-per-key", "1000000"}
+		"--rate-per-key", "1e6", "--burst-per-key", "1000000", "--rate-public", "1e9", "--burst-public", "1000000000"}
 	if *profile != "" {
 		extra = append(extra, "--cpuprofile", *profile)
 	}
@@ -157,6 +170,12 @@ func bench(args []string, stdout io.Writer) error {
 		rep.LoadCPUPerSubmissionUS = float64(loadCPU.Microseconds()) / float64(total.Submissions)
 	}
 
+	if *readers > 0 && *readRounds > 0 {
+		if err := c.readWhileIngesting(ctx, le, &rep, &receipts, &prev, 2+*rounds, *readRounds, *readers, *clients); err != nil {
+			return err
+		}
+	}
+
 	// Every receipt must verify under the commission's receipt key.
 	for _, r := range receipts {
 		opened, err := seal.Open(r, 1<<16, election.ReceiptPayloadType, ring)
@@ -196,6 +215,11 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "ed25519 verify     %.0f/s per core, %.0f/s on the machine\n", rep.VerifyPerCore, rep.VerifyPerCore*float64(rep.Cores))
 	fmt.Fprintf(stdout, "ratio              %.2f × the machine's bare verify rate\n", rep.RatioToVerify)
+	if rep.Reads != nil {
+		printRead(stdout, "results read", *rep.Reads)
+		printPhase(stdout, "ingest meanwhile", *rep.SustainedWithReads)
+		fmt.Fprintf(stdout, "receipt → results  %s ms after each round's last receipt\n", joinMS(rep.PublicationMS))
+	}
 	fmt.Fprintf(stdout, "receipts           %d verified\n", rep.ReceiptsVerified)
 	return nil
 }
@@ -218,6 +242,9 @@ func (c *loadClient) fire(envs []envelope, parallel int) (phaseFigure, [][]byte,
 
 func (c *loadClient) fireTimed(envs []envelope, parallel int, lat *[]time.Duration) (phaseFigure, [][]byte, error) {
 	took := make([]time.Duration, len(envs))
+	var ackMu sync.Mutex
+	var lastAcked time.Time
+	lastIndex := -1
 	receipts := make([][]byte, len(envs))
 	reqs := make([][]byte, len(envs))
 	for i := range envs {
@@ -266,11 +293,21 @@ func (c *loadClient) fireTimed(envs []envelope, parallel int, lat *[]time.Durati
 			return fmt.Errorf("submission of %s: %d %s", envs[i].station, status, body)
 		}
 		receipts[i] = body
+		now := time.Now()
+		ackMu.Lock()
+		if now.After(lastAcked) {
+			lastAcked, lastIndex = now, i
+		}
+		ackMu.Unlock()
 		return nil
 	})
 	elapsed := time.Since(start)
 	*lat = append(*lat, took...)
-	f := phaseFigure{Submissions: len(envs), Seconds: elapsed.Seconds(), PerSecond: float64(len(envs)) / elapsed.Seconds()}
+	f := phaseFigure{Submissions: len(envs), Seconds: elapsed.Seconds(), PerSecond: float64(len(envs)) / elapsed.Seconds(),
+		lastAcked: lastAcked}
+	if lastIndex >= 0 {
+		f.last = envs[lastIndex]
+	}
 	return f, receipts, err
 }
 

@@ -91,8 +91,9 @@ func sha256Of(s string) []byte {
 	return sum[:]
 }
 
-// prepare writes the election into dir (election.json, keys/receipt.key)
-// and imports it, with the stations' codes, into the database.
+// prepare writes the election into dir (election.json, keys/receipt.key,
+// keys/publication.key) and imports it, with the stations' codes, into the
+// database.
 func (le *loadElection) prepare(ctx context.Context, dir, db string) error {
 	if err := os.MkdirAll(filepath.Join(dir, keysDir), 0o700); err != nil {
 		return err
@@ -100,8 +101,10 @@ func (le *loadElection) prepare(ctx context.Context, dir, db string) error {
 	if err := os.WriteFile(filepath.Join(dir, definitionFile), le.signed, 0o600); err != nil {
 		return err
 	}
-	if err := seal.WritePrivateKeyFile(filepath.Join(dir, keysDir, "receipt.key"), le.keys["receipt"]); err != nil {
-		return err
+	for _, k := range []string{"receipt", "publication"} {
+		if err := seal.WritePrivateKeyFile(filepath.Join(dir, keysDir, k+".key"), le.keys[k]); err != nil {
+			return err
+		}
 	}
 	return withService(ctx, db, commission.Options{}, func(svc *commission.Service, _ commission.Store) error {
 		if _, err := svc.ImportElection(ctx, le.signed, seal.Fingerprint(le.keys["definition"].ID()), "bench"); err != nil {

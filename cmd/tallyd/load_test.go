@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tally/app/election"
+	"tally/app/publish"
 	"tally/app/seal"
 )
 
@@ -54,4 +56,53 @@ func TestFireKeepsConnections(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, c.dials.Load(), int64(4), "both phases over at most one connection a client")
+}
+
+// TestReadWhileIngesting runs the bench's read load against a real
+// `tallyd serve` while two more rounds are ingested: every read is
+// answered 200, and each round's last submission reaches a published
+// snapshot that a reader finds.
+func TestReadWhileIngesting(t *testing.T) {
+	t.Setenv(asMainEnv, "1")
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	le, err := newLoadElection(election.Municipal, 13, "http://127.0.0.1:8480")
+	require.NoError(t, err)
+	le.only(20)
+	require.NoError(t, le.prepare(context.Background(), dir, dir+"/tallyd.db"))
+	p, err := startTallyd(exe, dir+"/tallyd.db", dir+"/"+keysDir, "--rate-per-key", "1e6", "--burst-per-key", "1000000",
+		"--rate-public", "1e9", "--burst-public", "1000000000", "--publish-interval", "100ms")
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, p.stop()) }()
+	c := newLoadClient(p.addr, 4)
+	defer c.closeIdle()
+	require.NoError(t, c.enrollAll(le, 4))
+	envs, prev, err := le.versions(1, nil)
+	require.NoError(t, err)
+	_, receipts, err := c.fire(envs, 4)
+	require.NoError(t, err)
+
+	var rep benchReport
+	require.NoError(t, c.readWhileIngesting(context.Background(), le, &rep, &receipts, &prev, 2, 2, 3, 4))
+	require.NotNil(t, rep.Reads)
+	assert.Positive(t, rep.Reads.Requests)
+	assert.Zero(t, rep.Reads.Refused)
+	assert.Equal(t, 2*len(envs), rep.SustainedWithReads.Submissions)
+	assert.Len(t, rep.PublicationMS, 2)
+	assert.Len(t, receipts, 3*len(envs))
+
+	l, err := c.latestSnapshot()
+	require.NoError(t, err)
+	status, body, err := c.do("GET", "/v1/results/"+l.Summary, nil)
+	require.NoError(t, err)
+	require.Equal(t, 200, status)
+	var sum publish.Summary
+	require.NoError(t, json.Unmarshal(body, &sum))
+	assert.Equal(t, l.Number, sum.Number)
+	sent := map[string]bool{}
+	for _, e := range envs {
+		sent[e.station] = true
+	}
+	assert.Equal(t, len(sent), sum.Reported.Reported, "every station that sent is reported")
 }

@@ -30,6 +30,10 @@ Usage:
         revoke a station's or supervisor's key (a lost laptop)
   tallyd audit verify [--json] [--db DB]
         check the audit chain and the database file
+  tallyd publish --out DIR [--all] [--keys DIR] [--db DB]
+        write the latest results snapshot (made first if what is counted
+        changed), the definition, the key list and the results page as
+        static files, under the paths tallyd serves them at
   tallyd bench [--db DB] [--kind municipal|assembly] [--clients 250] [--rounds 5] [--json]
         enroll every demo station into a real tallyd serve and fire the
         election-night burst, then corrections; print the figures
@@ -63,6 +67,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return bench(args[1:], stdout)
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "publish":
+		return publishOut(args[1:], stdout)
 	case "codes":
 		if len(args) > 1 && args[1] == "issue" {
 			return codesIssue(args[2:], stdout)

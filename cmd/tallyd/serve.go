@@ -15,11 +15,14 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"tally/app/commission"
+	"tally/app/publish"
 	"tally/app/seal"
 	"tally/cmd/internal/cli"
 	"tally/server"
+	"tally/server/resultspage"
 )
 
 // serve runs tallyd until SIGINT or SIGTERM, then shuts down gracefully:
@@ -36,6 +39,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	addrBurst := fs.Int("burst-per-address", 2000, "the burst allowed from one client address")
 	keyRate := fs.Float64("rate-per-key", 10, "requests per second allowed for one station's or supervisor's key")
 	keyBurst := fs.Int("burst-per-key", 100, "the burst allowed for one key")
+	publicRate := fs.Float64("rate-public", 100, "requests per second allowed from one client address for the public results")
+	publicBurst := fs.Int("burst-public", 1000, "the burst allowed from one client address for the public results")
+	publishEvery := fs.Duration("publish-interval", 2*time.Second, "the least time between two results snapshots")
+	publishOn := fs.Bool("publish", true, "make results snapshots (exactly one node of a cluster on one database does)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for tuning)")
 	if err := cli.Parse(fs, args); err != nil {
@@ -103,9 +110,18 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w (import the election first: tallyd election import)", err)
 	}
+	var pub *publish.Publisher
+	if *publishOn {
+		if pub, err = startPublisher(ctx, svc, *keys, *publishEvery, logger); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	srv, err := server.New(server.Config{Service: svc, Logger: logger,
-		AddrRate: server.Rate{PerSecond: *addrRate, Burst: *addrBurst},
-		KeyRate:  server.Rate{PerSecond: *keyRate, Burst: *keyBurst}})
+		AddrRate:   server.Rate{PerSecond: *addrRate, Burst: *addrBurst},
+		KeyRate:    server.Rate{PerSecond: *keyRate, Burst: *keyBurst},
+		PublicRate: server.Rate{PerSecond: *publicRate, Burst: *publicBurst},
+		Publisher:  pub, Page: resultspage.FS})
 	if err != nil {
 		ln.Close()
 		return err
@@ -119,6 +135,50 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// startPublisher makes the results snapshots in the background: soon
+// after this node stores a new version or decision, and after another node
+// on the same database did (seen by the store's counts, read every
+// interval).
+func startPublisher(ctx context.Context, svc *commission.Service, keys string, every time.Duration, logger *slog.Logger) (*publish.Publisher, error) {
+	key, err := seal.ReadPrivateKeyFile(filepath.Join(keys, "publication.key"))
+	if err != nil {
+		return nil, fmt.Errorf("serve: the publication key (or --publish=false): %w", err)
+	}
+	def, err := svc.Definition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: key,
+		Source: publish.ServiceSource(svc), Archive: publish.ServiceArchive(svc), MinInterval: every,
+		OnError: func(err error) {
+			if ctx.Err() == nil { // not a snapshot cut short by the shutdown
+				logger.Error("publishing results", "err", err)
+			}
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	go func() { _ = pub.Run(ctx) }()
+	go func() {
+		var last commission.Counts
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			c, err := svc.StoreCounts(ctx)
+			if err == nil && c != last {
+				last = c
+				pub.Changed()
+			}
+		}
+	}()
+	return pub, nil
 }
 
 // redact hides a database URL's password in the logs.

@@ -48,6 +48,9 @@ func TestAppendOnlySQLite(t *testing.T) {
 			Municipality: "01", Version: 1, KeyID: sub.KeyID, Reason: "r", Envelope: []byte("c"), At: t0}); err != nil {
 			return err
 		}
+		if _, err := tx.PutSnapshot(1, []byte("snapshot 1"), seal.Digest([]byte("snapshot 1")), t0); err != nil {
+			return err
+		}
 		_, err := tx.InsertDecision(&commission.Decision{Digest: seal.Digest([]byte("d")), Submission: sub.Digest,
 			FormRef: sub.FormRef, Municipality: "01", Verdict: election.Approve, KeyID: "k-s", DecidedAt: t0,
 			ReceivedAt: t0, Envelope: []byte("d")})
@@ -78,6 +81,12 @@ func TestAppendOnlySQLite(t *testing.T) {
 		{"UploadPartOtherSize", `INSERT INTO upload_parts (sha256, start, size, station, data)
 			SELECT sha256, 2, 5, station, x'00' FROM upload_parts`, "follows the bytes received"},
 		{"UpdateUploadPart", "UPDATE upload_parts SET data = x'0000'", "never changed"},
+		{"ReplaceSnapshot", "INSERT OR REPLACE INTO snapshots SELECT number, digest, x'00', created_at FROM snapshots",
+			"a number names one snapshot"},
+		{"SnapshotGap", "INSERT INTO snapshots SELECT number + 2, digest, sealed, created_at FROM snapshots",
+			"a snapshot follows the last one"},
+		{"UpdateSnapshot", "UPDATE snapshots SET sealed = x'00'", "never changed"},
+		{"DeleteSnapshot", "DELETE FROM snapshots", "never removed"},
 		{"UseCodeTwice", "UPDATE codes SET used_at = issued_at, used_by = 'k-1'", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -143,6 +152,9 @@ func TestAppendOnlySQLite(t *testing.T) {
 		var v audit.Verifier
 		require.NoError(t, r.AuditRecords(v.Add))
 		assert.Equal(t, uint64(2), v.Count())
+		snapshot, err := r.Snapshot(1)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("snapshot 1"), snapshot)
 		return nil
 	})
 	assert.NoError(t, db.IntegrityCheck(t.Context()))

@@ -11,9 +11,10 @@
 // of them for each of its hundreds of submissions.
 //
 // What the commission signed, received or recorded (the election, keys,
-// codes, submissions, conflicts, decisions, attachments, the audit chain)
-// is append-only, and the schema itself refuses changes to it but for
-// revoking a key and using or retiring a code, once (see migration/).
+// codes, submissions, conflicts, decisions, attachments, the published
+// results snapshots, the audit chain) is append-only, and the schema
+// itself refuses changes to it but for revoking a key and using or
+// retiring a code, once (see migration/).
 package commissionlite
 
 import (

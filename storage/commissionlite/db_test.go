@@ -49,7 +49,7 @@ func TestOpen(t *testing.T) {
 
 		v, err := db.SchemaVersion(t.Context())
 		require.NoError(t, err)
-		assert.Equal(t, 2, v)
+		assert.Equal(t, 3, v)
 		assert.NoError(t, db.IntegrityCheck(t.Context()))
 
 		var mode string
@@ -79,11 +79,13 @@ func TestOpen(t *testing.T) {
 		update(t, db, func(tx commission.Tx) error { return tx.PutElection([]byte("signed"), "def-1", t0) })
 		require.NoError(t, db.Close())
 		first := recorded()
-		require.Len(t, first, 2)
+		require.Len(t, first, 3)
 		assert.Equal(t, "1", first[0].Version)
 		assert.Equal(t, "0001_commission", first[0].Name)
 		assert.Equal(t, "2", first[1].Version)
 		assert.Equal(t, "0002_keys_revoked", first[1].Name)
+		assert.Equal(t, "3", first[2].Version)
+		assert.Equal(t, "0003_snapshots", first[2].Name)
 
 		db, err = commissionlite.Open(t.Context(), path)
 		require.NoError(t, err)
@@ -102,12 +104,12 @@ func TestOpen(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, db.Close())
 		_, err = rawDB(t, path).Exec(
-			"INSERT INTO schema_migrations (version, name, applied_at) VALUES (3, '0003_future', '2027-01-01T00:00:00Z')")
+			"INSERT INTO schema_migrations (version, name, applied_at) VALUES (4, '0004_future', '2027-01-01T00:00:00Z')")
 		require.NoError(t, err)
 
 		_, err = commissionlite.Open(t.Context(), path)
 		require.ErrorIs(t, err, commissionlite.ErrNewerSchema)
-		assert.Contains(t, err.Error(), "schema version is 3, this build knows up to 2")
+		assert.Contains(t, err.Error(), "schema version is 4, this build knows up to 3")
 	})
 
 	t.Run("PathIsEscaped", func(t *testing.T) {

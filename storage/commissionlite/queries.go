@@ -29,6 +29,7 @@ const (
 	qSubmissionsAll
 	qSubmissionsOfMunicipality
 	qSubmissionsOfStation
+	qHeads
 	qConflictsAll
 	qConflictsOfMunicipality
 	qConflictsOfStation
@@ -43,6 +44,10 @@ const (
 	qLastAudit
 	qCounts
 	qSecret
+	qSnapshot
+	qLastSnapshot
+	qLastSnapshotNumber
+	qSnapshotIs
 
 	// Writes, prepared on the writer only.
 	qPutElection
@@ -60,6 +65,7 @@ const (
 	qPutAttachment
 	qPutSecret
 	qAppendAudit
+	qPutSnapshot
 
 	numQueries
 )
@@ -105,6 +111,12 @@ var queries = [numQueries]string{
 		ORDER BY station, contest, form, version`,
 	qSubmissionsOfStation: "SELECT " + submissionColumns + ` FROM submissions
 		WHERE station = ?1 AND (?2 = '' OR municipality = ?2) ORDER BY contest, form, version`,
+	// The head of each form: its version is the form's highest, found in
+	// the (station, contest, form, version) key.
+	qHeads: "SELECT " + submissionColumns + ` FROM submissions AS s
+		WHERE version = (SELECT max(version) FROM submissions AS t
+			WHERE t.station = s.station AND t.contest = s.contest AND t.form = s.form)
+		ORDER BY station, contest, form`,
 
 	qConflictsAll:            "SELECT " + conflictColumns + " FROM conflicts ORDER BY id",
 	qConflictsOfMunicipality: "SELECT " + conflictColumns + " FROM conflicts WHERE municipality = ? ORDER BY id",
@@ -129,6 +141,12 @@ var queries = [numQueries]string{
 		(SELECT count(*) FROM submissions), (SELECT count(*) FROM conflicts),
 		(SELECT count(*) FROM decisions), (SELECT count(*) FROM attachments)`,
 	qSecret: "SELECT value FROM secrets WHERE name = ?",
+
+	qSnapshot:           "SELECT sealed FROM snapshots WHERE number = ?",
+	qLastSnapshot:       "SELECT number, sealed FROM snapshots ORDER BY number DESC LIMIT 1",
+	qLastSnapshotNumber: "SELECT coalesce(max(number), 0) FROM snapshots",
+	// Whether the stored snapshot is these bytes, with this digest.
+	qSnapshotIs: "SELECT sealed = ?2 AND digest = ?3 FROM snapshots WHERE number = ?1",
 
 	qPutElection: "INSERT INTO election (id, signed, key_id, imported_at) VALUES (1, ?, ?, ?)",
 	qRetireCodes: `UPDATE codes SET retired_at = ?
@@ -155,6 +173,7 @@ var queries = [numQueries]string{
 	qPutAttachment:     "INSERT INTO attachments (sha256, size, station, received_at, data) VALUES (?, ?, ?, ?, ?)",
 	qPutSecret:         "INSERT INTO secrets (name, value) VALUES (?, ?)",
 	qAppendAudit:       "INSERT INTO audit (" + auditColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	qPutSnapshot:       "INSERT INTO snapshots (number, digest, sealed, created_at) VALUES (?, ?, ?, ?)",
 }
 
 // statements are the queries prepared on one connection.

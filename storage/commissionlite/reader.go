@@ -194,6 +194,16 @@ func (r *readTx) Submissions(municipality, station string) ([]commission.Submiss
 	return subs, nil
 }
 
+// Heads lists the latest stored version of every form, by station,
+// contest and form.
+func (r *readTx) Heads() ([]commission.Submission, error) {
+	subs, err := list(r, scanSubmission, qHeads)
+	if err != nil {
+		return nil, fmt.Errorf("commissionlite: the heads of the forms: %w", err)
+	}
+	return subs, nil
+}
+
 // byPlace chooses the query for a municipality's rows, one station's, or
 // (both "") every row.
 func byPlace(all, ofMunicipality, ofStation query, municipality, station string) (query, []any) {
@@ -312,6 +322,35 @@ func (r *readTx) Upload(sha256 string) (*commission.Upload, error) {
 		return nil, fmt.Errorf("commissionlite: upload %s: %w", sha256, notFound(err))
 	}
 	return &u, nil
+}
+
+// Snapshot reads a stored snapshot; a number past what the database can
+// hold is not stored either.
+func (r *readTx) Snapshot(number uint64) ([]byte, error) {
+	n, err := sqlUint("snapshot number", number)
+	if err != nil {
+		return nil, fmt.Errorf("commissionlite: snapshot %d: %w", number, commission.ErrNotFound)
+	}
+	var sealed []byte
+	if err := r.queryRow(qSnapshot, n).Scan(&sealed); err != nil {
+		return nil, fmt.Errorf("commissionlite: snapshot %d: %w", number, notFound(err))
+	}
+	return sealed, nil
+}
+
+func (r *readTx) LastSnapshot() (uint64, []byte, error) {
+	var (
+		number int64
+		sealed []byte
+	)
+	err := r.queryRow(qLastSnapshot).Scan(&number, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("commissionlite: last snapshot: %w", err)
+	}
+	return uint64(number), sealed, nil
 }
 
 // AuditRecords calls fn on every audit record in order, one row at a time,

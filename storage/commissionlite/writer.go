@@ -325,6 +325,46 @@ func (w *writeTx) Secret(name string, makeSecret func() ([]byte, error)) ([]byte
 	return value, nil
 }
 
+// PutSnapshot stores the snapshot that follows the last one. The
+// transaction holds the write lock, so the last number it reads stays the
+// last until it stores the next; the schema refuses a gap or a second row
+// for a number even so.
+func (w *writeTx) PutSnapshot(number uint64, sealed []byte, digest string, at time.Time) (bool, error) {
+	if number == 0 {
+		return false, commission.Errorf(commission.EInvalid, "results snapshots are numbered from 1")
+	}
+	var last uint64
+	if err := w.queryRow(qLastSnapshotNumber).Scan(&last); err != nil {
+		return false, fmt.Errorf("commissionlite: snapshot %d: %w", number, err)
+	}
+	switch {
+	case number <= last:
+		var same bool
+		if err := w.queryRow(qSnapshotIs, int64(number), sealed, digest).Scan(&same); err != nil {
+			return false, fmt.Errorf("commissionlite: snapshot %d: %w", number, err)
+		}
+		if !same {
+			return false, commission.Errorf(commission.EConflict,
+				"results snapshot %d is already published with other bytes", number)
+		}
+		return false, nil
+	case last == 0 && number != 1:
+		return false, commission.Errorf(commission.EConflict,
+			"results snapshot %d cannot be the first published: the first is 1", number)
+	case number != last+1:
+		return false, commission.Errorf(commission.EConflict,
+			"results snapshot %d cannot follow snapshot %d: the next is %d", number, last, last+1)
+	}
+	n, err := sqlUint("snapshot number", number)
+	if err != nil {
+		return false, fmt.Errorf("commissionlite: %w", err)
+	}
+	if _, err := w.exec(qPutSnapshot, n, digest, sealed, formatTime(at)); err != nil {
+		return false, fmt.Errorf("commissionlite: snapshot %d: %w", number, err)
+	}
+	return true, nil
+}
+
 // Audit appends the record that follows the chain's head. Nothing else
 // writes the chain while the transaction holds the write lock, so the head
 // read once stays the head.

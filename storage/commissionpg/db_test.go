@@ -11,6 +11,7 @@ import (
 
 	"tally/app/audit"
 	"tally/app/commission"
+	"tally/app/seal"
 	"tally/storage/commissionpg"
 )
 
@@ -19,7 +20,7 @@ func TestOpen(t *testing.T) {
 		db, _ := openDB(t)
 		v, err := db.SchemaVersion(t.Context())
 		require.NoError(t, err)
-		assert.Equal(t, 1, v)
+		assert.Equal(t, 2, v)
 	})
 
 	t.Run("MigrationsRecordedOnce", func(t *testing.T) {
@@ -47,7 +48,7 @@ func TestOpen(t *testing.T) {
 		update(t, db, func(tx commission.Tx) error { return tx.PutElection([]byte("signed"), "def-1", t0) })
 		require.NoError(t, db.Close())
 		first := recorded()
-		assert.Equal(t, []applied{{1, "0001_commission"}}, first)
+		assert.Equal(t, []applied{{1, "0001_commission"}, {2, "0002_snapshots"}}, first)
 
 		db = openAt(t, u)
 		view(t, db, func(r commission.Reader) error {
@@ -74,21 +75,21 @@ func TestOpen(t *testing.T) {
 			require.NoError(t, errs[i], "node %d", i)
 			v, err := dbs[i].SchemaVersion(t.Context())
 			require.NoError(t, err)
-			assert.Equal(t, 1, v)
+			assert.Equal(t, 2, v)
 			require.NoError(t, dbs[i].Close())
 		}
 		var n int
 		require.NoError(t, connect(t, u).QueryRow(t.Context(), "SELECT count(*) FROM schema_migrations").Scan(&n))
-		assert.Equal(t, 1, n)
+		assert.Equal(t, 2, n)
 	})
 
 	t.Run("ErrNewerSchema", func(t *testing.T) {
 		db, u := openDB(t)
-		_, err := connect(t, u).Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES (2, '0002_future')")
+		_, err := connect(t, u).Exec(t.Context(), "INSERT INTO schema_migrations (version, name) VALUES (3, '0003_future')")
 		require.NoError(t, err)
 		_, err = commissionpg.Open(t.Context(), u)
 		require.ErrorIs(t, err, commissionpg.ErrNewerSchema)
-		assert.Contains(t, err.Error(), "schema version is 2, this build knows up to 1")
+		assert.Contains(t, err.Error(), "schema version is 3, this build knows up to 2")
 		view(t, db, func(r commission.Reader) error { return nil }) // the open one is untouched
 	})
 
@@ -191,6 +192,9 @@ func TestAppendOnly(t *testing.T) {
 		if _, err := tx.Secret("token", func() ([]byte, error) { return []byte("secret"), nil }); err != nil {
 			return err
 		}
+		if _, err := tx.PutSnapshot(1, []byte("snapshot 1"), seal.Digest([]byte("snapshot 1")), t0); err != nil {
+			return err
+		}
 		for i := range 3 {
 			if err := tx.Audit(t0, audit.Event{Action: "test.step", Details: map[string]any{"i": i}}); err != nil {
 				return err
@@ -207,6 +211,11 @@ func TestAppendOnly(t *testing.T) {
 		{"TruncateCodes", "TRUNCATE codes"},
 		{"TruncateKeys", "TRUNCATE keys"},
 		{"TruncateAttachments", "TRUNCATE attachments"},
+		{"TruncateSnapshots", "TRUNCATE snapshots"},
+		{"SnapshotGap", `INSERT INTO snapshots (number, digest, sealed, created_at)
+			SELECT 3, digest, sealed, created_at FROM snapshots WHERE number = 1`},
+		{"SnapshotOverExisting", `INSERT INTO snapshots (number, digest, sealed, created_at)
+			SELECT number, digest, 'forged', created_at FROM snapshots WHERE number = 1`},
 		{"UpdateSecret", "UPDATE secrets SET value = 'forged'"},
 		{"DeleteSecret", "DELETE FROM secrets"},
 		{"AuditOverExisting", `INSERT INTO audit SELECT * FROM audit WHERE seq = 2
@@ -236,6 +245,12 @@ func TestAppendOnly(t *testing.T) {
 	update(t, db, func(tx commission.Tx) error {
 		secret, err := tx.Secret("token", func() ([]byte, error) { return []byte("other"), nil })
 		assert.Equal(t, []byte("secret"), secret)
+		return err
+	})
+	view(t, db, func(r commission.Reader) error {
+		last, sealed, err := r.LastSnapshot()
+		assert.Equal(t, uint64(1), last)
+		assert.Equal(t, []byte("snapshot 1"), sealed)
 		return err
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -247,6 +248,17 @@ func (r *readTx) Submissions(municipality, station string) ([]commission.Submiss
 	return subs, nil
 }
 
+// Heads lists the latest stored version of every form, by station,
+// contest and form.
+func (r *readTx) Heads() ([]commission.Submission, error) {
+	subs, err := collect(r, scanSubmission, "SELECT DISTINCT ON (station, contest, form) "+submissionColumns+
+		" FROM submissions ORDER BY station, contest, form, version DESC")
+	if err != nil {
+		return nil, failed(err, "the heads of the forms")
+	}
+	return subs, nil
+}
+
 const conflictColumns = `id, digest, station, contest, form, municipality, version, coalesce(supersedes, ''),
 	key_id, reason, envelope, at`
 
@@ -335,6 +347,39 @@ func (r *readTx) Upload(sha256 string) (*commission.Upload, error) {
 		return nil, failed(err, "upload %s", sha256)
 	}
 	return &u, nil
+}
+
+// Snapshot reads a stored snapshot; a number past what the database can
+// hold is not stored either.
+func (r *readTx) Snapshot(number uint64) ([]byte, error) {
+	if number > math.MaxInt64 {
+		return nil, notFound("snapshot %d", number)
+	}
+	var sealed []byte
+	err := r.conn.QueryRow(r.ctx, "SELECT sealed FROM snapshots WHERE number = $1", int64(number)).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("snapshot %d", number)
+	}
+	if err != nil {
+		return nil, failed(err, "snapshot %d", number)
+	}
+	return sealed, nil
+}
+
+func (r *readTx) LastSnapshot() (uint64, []byte, error) {
+	var (
+		number int64
+		sealed []byte
+	)
+	err := r.conn.QueryRow(r.ctx, "SELECT number, sealed FROM snapshots ORDER BY number DESC LIMIT 1").Scan(&number,
+		&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, failed(err, "last snapshot")
+	}
+	return uint64(number), sealed, nil
 }
 
 // auditPage is how many audit records AuditRecords reads at a time: it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -508,6 +509,57 @@ func (w *writeTx) secret(name string) ([]byte, error) {
 		value = []byte{}
 	}
 	return value, nil
+}
+
+// PutSnapshot stores the snapshot that follows the last one. Under
+// write_lock the last number read stays the last; the insert still leaves
+// the decision to the primary key (ON CONFLICT DO NOTHING), and a number
+// stored meanwhile by a session without the lock is then compared like
+// any stored one. The schema's trigger refuses a gap.
+func (w *writeTx) PutSnapshot(number uint64, sealed []byte, digest string, at time.Time) (bool, error) {
+	if number == 0 {
+		return false, commission.Errorf(commission.EInvalid, "results snapshots are numbered from 1")
+	}
+	var last uint64
+	if err := w.conn.QueryRow(w.ctx, "SELECT coalesce(max(number), 0) FROM snapshots").Scan(&last); err != nil {
+		return false, failed(err, "snapshot %d", number)
+	}
+	switch {
+	case number <= last:
+		return false, w.sameSnapshot(number, sealed, digest)
+	case last == 0 && number != 1:
+		return false, commission.Errorf(commission.EConflict,
+			"results snapshot %d cannot be the first published: the first is 1", number)
+	case number != last+1:
+		return false, commission.Errorf(commission.EConflict,
+			"results snapshot %d cannot follow snapshot %d: the next is %d", number, last, last+1)
+	case number > math.MaxInt64:
+		return false, fmt.Errorf("commissionpg: snapshot %d: larger than the database can hold", number)
+	}
+	tag, err := w.conn.Exec(w.ctx, `INSERT INTO snapshots (number, digest, sealed, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (number) DO NOTHING`, int64(number), digest, nonNil(sealed), at)
+	if err != nil {
+		return false, failed(err, "snapshot %d", number)
+	}
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	return false, w.sameSnapshot(number, sealed, digest)
+}
+
+// sameSnapshot is nil when the snapshot stored under number is sealed,
+// with digest, and an EConflict *Error when it is other bytes.
+func (w *writeTx) sameSnapshot(number uint64, sealed []byte, digest string) error {
+	var same bool
+	err := w.conn.QueryRow(w.ctx, "SELECT sealed = $2 AND digest = $3 FROM snapshots WHERE number = $1",
+		int64(number), nonNil(sealed), digest).Scan(&same)
+	if err != nil {
+		return failed(err, "snapshot %d", number)
+	}
+	if !same {
+		return commission.Errorf(commission.EConflict, "results snapshot %d is already published with other bytes", number)
+	}
+	return nil
 }
 
 // Audit appends the record that follows the chain's head, sent with the

@@ -24,6 +24,7 @@ type state struct {
 	Conflicts   []commission.Conflict
 	Decisions   []commission.Decision
 	Attachments map[string][]byte
+	Snapshots   [][]byte
 	Audit       []audit.Record
 	Counts      commission.Counts
 }
@@ -56,6 +57,13 @@ func readState(t *testing.T, st commission.Store, codes, attachments []string) s
 			_, data, err := r.Attachment(sha)
 			require.NoError(t, err)
 			s.Attachments[sha] = data
+		}
+		last, _, err := r.LastSnapshot()
+		require.NoError(t, err)
+		for n := uint64(1); n <= last; n++ {
+			sealed, err := r.Snapshot(n)
+			require.NoError(t, err)
+			s.Snapshots = append(s.Snapshots, sealed)
 		}
 		require.NoError(t, r.AuditRecords(func(rec audit.Record) error {
 			s.Audit = append(s.Audit, rec)
@@ -106,6 +114,11 @@ func (s *suite) testAppendOnly(t *testing.T) {
 		if _, err := tx.InsertDecision(decision); err != nil {
 			return err
 		}
+		for n := range uint64(2) {
+			if _, err := putSnapshot(tx, n+1, sealedSnapshot(n+1, "", 0), minute(5)); err != nil {
+				return err
+			}
+		}
 		for i := range 3 {
 			if err := tx.Audit(minute(i), event("test.record", "", i)); err != nil {
 				return err
@@ -117,6 +130,7 @@ func (s *suite) testAppendOnly(t *testing.T) {
 	attachments := []string{seal.Digest(photo)}
 	before := readState(t, st, codes, attachments)
 	require.NotNil(t, before.Codes[retired.Hash].RetiredAt)
+	require.Len(t, before.Snapshots, 2)
 
 	for _, c := range []struct{ name, sql string }{
 		{"UpdateElection", "UPDATE election SET key_id = 'forged'"},
@@ -149,6 +163,17 @@ func (s *suite) testAppendOnly(t *testing.T) {
 		{"UpdateAttachment", fmt.Sprintf("UPDATE attachments SET station = 'forged' WHERE sha256 = '%s'", seal.Digest(photo))},
 		{"DeleteAttachment", "DELETE FROM attachments"},
 
+		{"UpdateSnapshot", fmt.Sprintf("UPDATE snapshots SET digest = '%s' WHERE number = 1", seal.Digest([]byte("forged")))},
+		{"DeleteSnapshot", "DELETE FROM snapshots WHERE number = 2"},
+		{"DeleteSnapshots", "DELETE FROM snapshots"},
+		{"InsertOverSnapshot", `INSERT INTO snapshots (number, digest, sealed, created_at)
+			SELECT number, digest, sealed, created_at FROM snapshots WHERE number = 1`},
+		{"UpsertSnapshot", `INSERT INTO snapshots (number, digest, sealed, created_at)
+			SELECT number, digest, sealed, created_at FROM snapshots WHERE number = 1
+			ON CONFLICT (number) DO UPDATE SET sealed = excluded.sealed`},
+		{"SnapshotAfterGap", `INSERT INTO snapshots (number, digest, sealed, created_at)
+			SELECT number + 2, digest, sealed, created_at FROM snapshots WHERE number = 2`},
+
 		{"UpdateAudit", "UPDATE audit SET actor = 'forged' WHERE seq = 2"},
 		{"DeleteAuditRecord", "DELETE FROM audit WHERE seq = 2"},
 		{"DeleteLastAuditRecord", "DELETE FROM audit WHERE seq = 3"},
@@ -173,6 +198,9 @@ func (s *suite) testAppendOnly(t *testing.T) {
 			if err := tx.RevokeKey("k-active", minute(9), "replaced"); err != nil {
 				return err
 			}
+			if fresh, err := putSnapshot(tx, 3, sealedSnapshot(3, "", 0), minute(9)); err != nil || !fresh {
+				return fmt.Errorf("snapshot 3: %v, %w", fresh, err)
+			}
 			return tx.PutCode(codeFor(enrollment.RoleStation, stA2, "5555", minute(9))) // retires newer
 		})
 		view(t, st, func(r commission.Reader) error {
@@ -182,6 +210,9 @@ func (s *suite) testAppendOnly(t *testing.T) {
 			k, err := r.Key("k-active")
 			require.NoError(t, err)
 			assert.True(t, k.Revoked())
+			last, _, err := r.LastSnapshot()
+			require.NoError(t, err)
+			assert.Equal(t, uint64(3), last)
 			return nil
 		})
 	})

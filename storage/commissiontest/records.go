@@ -261,6 +261,36 @@ func (s *suite) testSubmissions(t *testing.T) {
 		}
 	})
 
+	t.Run("OKHeads", func(t *testing.T) {
+		st := s.open(t)
+		assert.Empty(t, read(t, st, func(r commission.Reader) ([]commission.Submission, error) { return r.Heads() }))
+		v1 := submission(results, 1, nil, "")
+		v2 := submission(results, 2, v1, "")
+		v3 := submission(results, 3, v2, "")
+		otherForm := submission(formOf(stA1, "KK-PR", election.ResultsForm), 1, nil, "")
+		otherStation := submission(formOf(stB1, "ASM", election.ResultsForm), 1, nil, "")
+		insert(t, st, v1, otherStation)
+		insert(t, st, v2, otherForm)
+		insert(t, st, v3)
+		heads := read(t, st, func(r commission.Reader) ([]commission.Submission, error) { return r.Heads() })
+		var got []string
+		for _, h := range heads {
+			got = append(got, h.Digest)
+		}
+		// By station, contest, form: stA1's ASM (version 3) and KK-PR, then stB1's.
+		want := []string{v3.Digest, otherForm.Digest, otherStation.Digest}
+		if stA1 > stB1 {
+			want = []string{otherStation.Digest, v3.Digest, otherForm.Digest}
+		}
+		assert.Equal(t, want, got)
+		require.Len(t, heads, 3)
+		for _, h := range heads {
+			if h.Digest == v3.Digest {
+				assert.Equal(t, *v3, h)
+			}
+		}
+	})
+
 	t.Run("NumbersIncrease", func(t *testing.T) {
 		st := s.open(t)
 		var subs []*commission.Submission

@@ -27,7 +27,13 @@
 // a first part from another offset than 0 is an EConflict; AuditRecords
 // stops at fn's first error and returns it; Update with a canceled context
 // stores nothing and returns an error that wraps context.Canceled; a
-// transaction goes on after a method returned false or an EConflict.
+// transaction goes on after a method returned false or an EConflict;
+// PutSnapshot of number 0 is an EInvalid, and of a stored number with its
+// bytes but another digest an EConflict; Snapshot of a number past what
+// the database can hold is ENotFound.
+//
+// It also runs the Service's archive of results snapshots
+// (ArchiveSnapshot and the rest) on the store, as publish.Archive uses it.
 //
 // # Append-only, enforced by the database
 //
@@ -47,6 +53,7 @@
 //	attachments   whole uploaded photos, with their bytes
 //	upload_parts  the parts of uploads on their way in (deleted once whole)
 //	secrets       secrets shared by the tallyd nodes
+//	snapshots     published results snapshots, by number
 //	audit         the audit hash chain
 //
 // and the statements name these columns, the Go fields' names in
@@ -54,7 +61,9 @@
 // codes.used_by, codes.retired_at; keys.id, keys.unit, keys.revoked_at,
 // keys.revoked_reason; submissions.digest, submissions.municipality;
 // conflicts.digest, conflicts.reason; decisions.digest, decisions.reason;
-// attachments.sha256, attachments.station; audit.seq, audit.actor.
+// attachments.sha256, attachments.station; snapshots.number,
+// snapshots.digest, snapshots.sealed, snapshots.created_at; audit.seq,
+// audit.actor.
 package commissiontest
 
 import (
@@ -80,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) commission.Store, rawExec RawExec
 	t.Run("Decisions", s.testDecisions)
 	t.Run("Uploads", s.testUploads)
 	t.Run("Secret", s.testSecret)
+	t.Run("Snapshots", s.testSnapshots)
 	t.Run("Counts", s.testCounts)
 	t.Run("NotFound", s.testNotFound)
 	t.Run("Times", s.testTimes)

@@ -140,10 +140,11 @@ func (e *Election) PollingStations() []*election.Station {
 type Files struct {
 	Definition string // election.json
 	Codes      string // enrollment-codes.csv
-	Keys       string // the directory holding receipt.key
+	Keys       string // the directory holding receipt.key and publication.key
 }
 
-// Write writes the signed definition, the codes and the receipt key into
+// Write writes the signed definition, the codes, the receipt and the
+// publication keys into
 // dir.
 func (e *Election) Write(dir string) (*Files, error) {
 	f := &Files{Definition: filepath.Join(dir, "election.json"), Codes: filepath.Join(dir, "enrollment-codes.csv"),
@@ -155,6 +156,9 @@ func (e *Election) Write(dir string) (*Files, error) {
 		return nil, err
 	}
 	if err := seal.WritePrivateKeyFile(filepath.Join(f.Keys, "receipt.key"), e.Receipt); err != nil {
+		return nil, err
+	}
+	if err := seal.WritePrivateKeyFile(filepath.Join(f.Keys, "publication.key"), e.Publication); err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer

@@ -1,0 +1,218 @@
+package server_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"tally/app/election"
+	"tally/app/enrollment"
+	"tally/app/publish"
+	"tally/server"
+)
+
+const publicationSeed = 3
+
+// withResults gives the server a publisher over its own store (snapshots
+// made when the test calls Publish) and a page of two files.
+func withResults(pub **publish.Publisher, retain int, rate server.Rate) func(*server.Config) {
+	return func(cfg *server.Config) {
+		ctx := context.Background()
+		def, err := cfg.Service.Definition(ctx)
+		if err != nil {
+			panic(err)
+		}
+		now := time.Date(2026, 12, 20, 20, 0, 0, 0, time.UTC)
+		p, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: seededKey(nil, publicationSeed),
+			Source: publish.ServiceSource(cfg.Service), Archive: publish.ServiceArchive(cfg.Service),
+			Retain: retain, MinInterval: time.Second,
+			Now: func() time.Time { now = now.Add(time.Minute); return now }})
+		if err != nil {
+			panic(err)
+		}
+		*pub = p
+		cfg.Publisher = p
+		cfg.PublicRate = rate
+		cfg.Page = fstest.MapFS{
+			"index.html": {Data: []byte("<!doctype html><title>results</title>")},
+			"app.js":     {Data: []byte("console.log('results')")},
+		}
+	}
+}
+
+func publishNow(t *testing.T, p *publish.Publisher) *publish.Published {
+	t.Helper()
+	p.Changed()
+	got, err := p.Publish(context.Background())
+	require.NoError(t, err)
+	require.NotNil(t, got, "no new snapshot")
+	return got
+}
+
+func TestResults(t *testing.T) {
+	var pub *publish.Publisher
+	f := newFixture(t, withResults(&pub, 1, server.Rate{PerSecond: 1000, Burst: 10000}))
+
+	t.Run("NothingYet", func(t *testing.T) {
+		res := f.do("GET", "/v1/results/latest.json", nil, nil)
+		require.Equal(t, http.StatusNotFound, res.status)
+		assert.Equal(t, "not-found", res.kind(t))
+		assert.Equal(t, http.StatusNotFound, f.do("GET", "/v1/results/1/summary.json", nil, nil).status)
+	})
+
+	st := f.station(0, 0)
+	key := f.enroll(enrollment.RoleStation, st.Code, 10)
+	form := f.form(st, 1)
+	env := f.seal(form, key, 1, "")
+	require.Equal(t, http.StatusCreated, f.submit(env).status)
+	first := publishNow(t, pub)
+	require.Equal(t, uint64(1), first.Number)
+
+	var summaryETag string
+	t.Run("OKLatestAndSummary", func(t *testing.T) {
+		res := f.do("GET", "/v1/results/latest.json", nil, nil)
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		assert.Equal(t, "public, max-age=2", res.header.Get("Cache-Control"))
+		var latest publish.Latest
+		res.json(t, &latest)
+		assert.Equal(t, uint64(1), latest.Number)
+		assert.Equal(t, first.Digest, latest.Digest)
+
+		res = f.do("GET", "/v1/results/"+latest.Summary, nil, headers{"Accept-Encoding": "gzip"})
+		require.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, "gzip", res.header.Get("Content-Encoding"))
+		assert.Equal(t, "public, max-age=31536000, immutable", res.header.Get("Cache-Control"))
+		assert.Equal(t, "*", res.header.Get("Access-Control-Allow-Origin"))
+		zr, err := gzip.NewReader(bytes.NewReader(res.body))
+		require.NoError(t, err)
+		plain, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		var sum publish.Summary
+		require.NoError(t, json.Unmarshal(plain, &sum))
+		assert.Equal(t, first.Digest, sum.SnapshotDigest)
+		assert.Equal(t, 1, sum.Reported.Reported)
+		var contest *publish.SummaryContest
+		for i := range sum.Contests {
+			if sum.Contests[i].Contest == st.Forms[0].Contest {
+				contest = &sum.Contests[i]
+			}
+		}
+		require.NotNil(t, contest)
+		assert.Equal(t, form.Counts["H"], contest.National.Valid)
+		summaryETag = res.header.Get("ETag")
+		assert.NotEmpty(t, summaryETag)
+
+		plainRes := f.do("GET", "/v1/results/1/summary.json?nocache=12345", nil, headers{"Accept-Encoding": "identity"})
+		require.Equal(t, http.StatusOK, plainRes.status)
+		assert.Empty(t, plainRes.header.Get("Content-Encoding"))
+		assert.Equal(t, plain, plainRes.body)
+		assert.Equal(t, summaryETag, plainRes.header.Get("ETag"))
+	})
+
+	t.Run("OKNotModified", func(t *testing.T) {
+		res := f.do("GET", "/v1/results/1/summary.json", nil, headers{"If-None-Match": `"other", ` + summaryETag})
+		assert.Equal(t, http.StatusNotModified, res.status)
+		assert.Empty(t, res.body)
+		res = f.do("GET", "/v1/results/1/summary.json", nil, headers{"If-None-Match": `"other"`})
+		assert.Equal(t, http.StatusOK, res.status)
+	})
+
+	t.Run("OKSnapshotAndFiles", func(t *testing.T) {
+		res := f.do("GET", "/v1/results/1/snapshot.json", nil, headers{"Accept-Encoding": "identity"})
+		require.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, first.Sealed, res.body)
+		m := f.do("GET", "/v1/results/"+publish.MunicipalityPath(1, st.Municipality), nil, headers{"Accept-Encoding": "identity"})
+		require.Equal(t, http.StatusOK, m.status)
+		var view publish.MunicipalityView
+		m.json(t, &view)
+		require.Len(t, view.Forms, 1)
+		assert.Equal(t, digest(env), view.Forms[0].Digest)
+		stations, _ := publish.CSVPaths(1, st.Forms[0].Contest)
+		c := f.do("GET", "/v1/results/"+stations, nil, headers{"Accept-Encoding": "identity"})
+		require.Equal(t, http.StatusOK, c.status)
+		assert.Equal(t, "text/csv; charset=utf-8", c.header.Get("Content-Type"))
+		assert.Contains(t, string(c.body), digest(env))
+	})
+
+	t.Run("BadPaths", func(t *testing.T) {
+		for path, want := range map[string]int{
+			"/v1/results/2/summary.json":           http.StatusNotFound,
+			"/v1/results/1/nothing.json":           http.StatusNotFound,
+			"/v1/results/1/municipalities/99.json": http.StatusNotFound,
+			"/v1/results/0/summary.json":           http.StatusBadRequest,
+			"/v1/results/x/summary.json":           http.StatusBadRequest,
+			"/v1/results/1/a/b/c/d.json":           http.StatusBadRequest,
+			"/v1/results/1/../summary.json":        http.StatusBadRequest,
+			"/results/../v1/keys":                  http.StatusBadRequest,
+			"/results/nothing.js":                  http.StatusNotFound,
+		} {
+			res := f.do("GET", path, nil, nil)
+			assert.Equal(t, want, res.status, path)
+			res.problem(t)
+		}
+		res := f.do("POST", "/v1/results/latest.json", nil, nil)
+		assert.Equal(t, http.StatusMethodNotAllowed, res.status)
+	})
+
+	t.Run("OKFromTheArchive", func(t *testing.T) {
+		// A decision changes what is counted: snapshot 2. Only one is
+		// kept in memory, so snapshot 1 comes back from the database.
+		sup := f.enroll(enrollment.RoleSupervisor, st.Municipality, 40)
+		d := f.decision(st, digest(env), election.Approve, "", sup)
+		require.Equal(t, http.StatusCreated, f.do("PUT", "/v1/decisions/"+digest(d), d, jsonType).status)
+		second := publishNow(t, pub)
+		require.Equal(t, uint64(2), second.Number)
+		_, kept := pub.Kept(1)
+		require.False(t, kept)
+
+		res := f.do("GET", "/v1/results/1/summary.json", nil, nil)
+		require.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, summaryETag, res.header.Get("ETag"))
+		res = f.do("GET", "/v1/results/1/snapshot.json", nil, headers{"Accept-Encoding": "identity"})
+		assert.Equal(t, first.Sealed, res.body)
+		var latest publish.Latest
+		f.do("GET", "/v1/results/latest.json", nil, nil).json(t, &latest)
+		assert.Equal(t, uint64(2), latest.Number)
+	})
+
+	t.Run("OKPage", func(t *testing.T) {
+		res := f.do("GET", "/results/", nil, nil)
+		require.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, "text/html; charset=utf-8", res.header.Get("Content-Type"))
+		assert.Contains(t, string(res.body), "<title>results</title>")
+		res = f.do("GET", "/results/app.js", nil, nil)
+		assert.Equal(t, "text/javascript; charset=utf-8", res.header.Get("Content-Type"))
+
+		req, err := http.NewRequest("GET", f.ts.URL+"/", nil)
+		require.NoError(t, err)
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		r, err := noFollow.Do(req)
+		require.NoError(t, err)
+		r.Body.Close()
+		assert.Equal(t, http.StatusFound, r.StatusCode)
+		assert.Equal(t, "/results/", r.Header.Get("Location"))
+	})
+}
+
+func TestResultsRateLimit(t *testing.T) {
+	var pub *publish.Publisher
+	f := newFixture(t, withResults(&pub, 0, server.Rate{PerSecond: 1, Burst: 3}))
+	for range 3 {
+		assert.Equal(t, http.StatusOK, f.do("GET", "/results/", nil, nil).status)
+	}
+	res := f.do("GET", "/results/app.js", nil, nil)
+	require.Equal(t, http.StatusTooManyRequests, res.status)
+	assert.Equal(t, "rate-limited", res.kind(t))
+	assert.NotEmpty(t, res.header.Get("Retry-After"))
+	// The API's own rate is apart: the public one does not spend it.
+	assert.Equal(t, http.StatusOK, f.do("GET", "/v1/election", nil, nil).status)
+}
