@@ -235,7 +235,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, f *publish.File, cacheCon
 	body := f.Body
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
-		body = f.Gzip
+		body = f.Gzip()
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)

@@ -22,20 +22,25 @@ import (
 
 const publicationSeed = 3
 
+// publisherClock is the publisher's clock in these tests: it moves only
+// when publishNow moves it past the publisher's interval.
+type publisherClock struct{ now time.Time }
+
+func (c *publisherClock) Now() time.Time { return c.now }
+
 // withResults gives the server a publisher over its own store (snapshots
-// made when the test calls Publish) and a page of two files.
-func withResults(pub **publish.Publisher, retain int, rate server.Rate) func(*server.Config) {
+// made when the test calls publishNow) and a page of two files.
+func withResults(pub **publish.Publisher, clock *publisherClock, retain int, rate server.Rate) func(*server.Config) {
 	return func(cfg *server.Config) {
 		ctx := context.Background()
 		def, err := cfg.Service.Definition(ctx)
 		if err != nil {
 			panic(err)
 		}
-		now := time.Date(2026, 12, 20, 20, 0, 0, 0, time.UTC)
+		clock.now = time.Date(2026, 12, 20, 20, 0, 0, 0, time.UTC)
 		p, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: seededKey(nil, publicationSeed),
 			Source: publish.ServiceSource(cfg.Service), Archive: publish.ServiceArchive(cfg.Service),
-			Retain: retain, MinInterval: time.Second,
-			Now: func() time.Time { now = now.Add(time.Minute); return now }})
+			Retain: retain, MinInterval: time.Second, Now: clock.Now})
 		if err != nil {
 			panic(err)
 		}
@@ -49,9 +54,12 @@ func withResults(pub **publish.Publisher, retain int, rate server.Rate) func(*se
 	}
 }
 
-func publishNow(t *testing.T, p *publish.Publisher) *publish.Published {
+func publishNow(t *testing.T, p *publish.Publisher, clock *publisherClock) *publish.Published {
 	t.Helper()
 	p.Changed()
+	wait, due := p.Wait()
+	require.True(t, due)
+	clock.now = clock.now.Add(wait)
 	got, err := p.Publish(context.Background())
 	require.NoError(t, err)
 	require.NotNil(t, got, "no new snapshot")
@@ -60,7 +68,8 @@ func publishNow(t *testing.T, p *publish.Publisher) *publish.Published {
 
 func TestResults(t *testing.T) {
 	var pub *publish.Publisher
-	f := newFixture(t, withResults(&pub, 1, server.Rate{PerSecond: 1000, Burst: 10000}))
+	clock := &publisherClock{}
+	f := newFixture(t, withResults(&pub, clock, 1, server.Rate{PerSecond: 1000, Burst: 10000}))
 
 	t.Run("NothingYet", func(t *testing.T) {
 		res := f.do("GET", "/v1/results/latest.json", nil, nil)
@@ -74,7 +83,7 @@ func TestResults(t *testing.T) {
 	form := f.form(st, 1)
 	env := f.seal(form, key, 1, "")
 	require.Equal(t, http.StatusCreated, f.submit(env).status)
-	first := publishNow(t, pub)
+	first := publishNow(t, pub, clock)
 	require.Equal(t, uint64(1), first.Number)
 
 	var summaryETag string
@@ -169,7 +178,7 @@ func TestResults(t *testing.T) {
 		sup := f.enroll(enrollment.RoleSupervisor, st.Municipality, 40)
 		d := f.decision(st, digest(env), election.Approve, "", sup)
 		require.Equal(t, http.StatusCreated, f.do("PUT", "/v1/decisions/"+digest(d), d, jsonType).status)
-		second := publishNow(t, pub)
+		second := publishNow(t, pub, clock)
 		require.Equal(t, uint64(2), second.Number)
 		_, kept := pub.Kept(1)
 		require.False(t, kept)
@@ -205,7 +214,7 @@ func TestResults(t *testing.T) {
 
 func TestResultsRateLimit(t *testing.T) {
 	var pub *publish.Publisher
-	f := newFixture(t, withResults(&pub, 0, server.Rate{PerSecond: 1, Burst: 3}))
+	f := newFixture(t, withResults(&pub, &publisherClock{}, 0, server.Rate{PerSecond: 1, Burst: 3}))
 	for range 3 {
 		assert.Equal(t, http.StatusOK, f.do("GET", "/results/", nil, nil).status)
 	}

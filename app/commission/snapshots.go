@@ -2,6 +2,7 @@ package commission
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"tally/app/audit"
@@ -18,13 +19,20 @@ import (
 // changes nothing; other bytes under a stored number, or a number that
 // does not follow the last one stored, are an EConflict *Error.
 func (s *Service) ArchiveSnapshot(ctx context.Context, number uint64, sealed []byte) error {
+	return s.ArchiveSnapshotAs(ctx, number, sealed, seal.Digest(sealed))
+}
+
+// ArchiveSnapshotAs is ArchiveSnapshot for a snapshot kept in another form
+// than its sealed bytes (app/publish keeps it without the station
+// envelopes the store holds already): digest is the published snapshot's,
+// which the audit record names and the store keeps beside it.
+func (s *Service) ArchiveSnapshotAs(ctx context.Context, number uint64, sealed []byte, digest string) error {
 	if number == 0 {
 		return Errorf(EInvalid, "results snapshots are numbered from 1")
 	}
 	if len(sealed) == 0 {
 		return Errorf(EInvalid, "results snapshot %d is empty", number)
 	}
-	digest := seal.Digest(sealed)
 	at := s.clock()
 	return s.store.Update(ctx, func(tx Tx) error {
 		fresh, err := tx.PutSnapshot(number, sealed, digest, at)
@@ -67,4 +75,30 @@ func (s *Service) LastArchivedSnapshot(ctx context.Context) (uint64, []byte, err
 		return 0, nil, err
 	}
 	return number, sealed, nil
+}
+
+// SubmissionEnvelopes reads the envelopes of stored submissions by digest,
+// in one read; a digest not stored is an ENotFound *Error.
+func (s *Service) SubmissionEnvelopes(ctx context.Context, digests []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(digests))
+	err := s.store.View(ctx, func(r Reader) error {
+		for _, d := range digests {
+			if _, ok := out[d]; ok {
+				continue
+			}
+			sub, err := r.Submission(d)
+			if errors.Is(err, ErrNotFound) {
+				return Errorf(ENotFound, "no submission %s is stored", d)
+			}
+			if err != nil {
+				return err
+			}
+			out[d] = sub.Envelope
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

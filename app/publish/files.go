@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"sync"
 	"time"
 
 	"tally/app/election"
@@ -46,8 +47,34 @@ type File struct {
 	Path        string // under the root, e.g. "7/summary.json"
 	ContentType string
 	Body        []byte
-	Gzip        []byte
 	ETag        string
+	gz          *lazyGzip
+}
+
+// Gzip is Body gzip-compressed: the summary and latest.json when made,
+// the rest (the signed snapshot: megabytes that few read) when first asked
+// for.
+func (f *File) Gzip() []byte { return f.gz.bytes(f.Body) }
+
+// lazyGzip compresses once, on first use; copies of a File share it.
+type lazyGzip struct {
+	once  sync.Once
+	level int
+	out   []byte
+}
+
+func (g *lazyGzip) bytes(body []byte) []byte {
+	g.once.Do(func() {
+		var b bytes.Buffer
+		w, err := gzip.NewWriterLevel(&b, g.level)
+		if err != nil {
+			panic(err) // the levels used are valid
+		}
+		_, _ = w.Write(body) // a bytes.Buffer takes everything
+		_ = w.Close()
+		g.out = b.Bytes()
+	})
+	return g.out
 }
 
 // Summary is N/summary.json: what a results page shows first.
@@ -184,20 +211,19 @@ func CSVPaths(n uint64, contest string) (stations, municipalities string) {
 func Files(def *election.Definition, s *Snapshot, sealed []byte) ([]File, error) {
 	digest := seal.Digest(sealed)
 	var out []File
-	level := gzip.BestCompression
+	// The summary is what a crowd reads: compressed at once and as small
+	// as it gets. The rest is compressed when first asked for.
+	eager := true
 	add := func(p, contentType string, body []byte) error {
-		f, err := newFile(p, contentType, body, level)
+		f, err := newFile(p, contentType, body, gzip.BestCompression, eager)
 		if err != nil {
 			return err
 		}
 		out = append(out, f)
 		return nil
 	}
-	level = gzip.BestSpeed // megabytes, rebuilt every few seconds: half a second at the default level
-	if err := add(SnapshotPath(s.Number), "application/json", sealed); err != nil {
-		return nil, err
-	}
-	level = gzip.BestCompression
+	out = append(out, File{Path: SnapshotPath(s.Number), ContentType: "application/json", Body: sealed,
+		ETag: `"` + digest + `"`, gz: &lazyGzip{level: gzip.DefaultCompression}})
 	summary, err := json.Marshal(summaryOf(def, s, digest))
 	if err != nil {
 		return nil, fmt.Errorf("publish: encode the summary of snapshot %d: %w", s.Number, err)
@@ -205,6 +231,7 @@ func Files(def *election.Definition, s *Snapshot, sealed []byte) ([]File, error)
 	if err := add(SummaryPath(s.Number), "application/json", summary); err != nil {
 		return nil, err
 	}
+	eager = false
 	for i := range def.Municipalities {
 		m := &def.Municipalities[i]
 		body, err := json.Marshal(municipalityOf(def, s, digest, m))
@@ -243,7 +270,7 @@ func LatestFile(p *Published) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	return newFile(LatestPath, "application/json", body, gzip.BestCompression)
+	return newFile(LatestPath, "application/json", body, gzip.BestCompression, true)
 }
 
 // CheckFiles compares files said to be snapshot s's with what Files
@@ -276,25 +303,18 @@ func CheckFiles(def *election.Definition, s *Snapshot, sealed []byte, got map[st
 // NewFile readies bytes to serve under a path, as Files does: gzipped once,
 // with the SHA-256 of the bytes as entity tag.
 func NewFile(p, contentType string, body []byte) (File, error) {
-	return newFile(p, contentType, body, gzip.BestCompression)
+	return newFile(p, contentType, body, gzip.BestCompression, true)
 }
 
-func newFile(p, contentType string, body []byte, level int) (File, error) {
+func newFile(p, contentType string, body []byte, level int, eager bool) (File, error) {
 	if path.Clean(p) != p || path.IsAbs(p) {
 		return File{}, fmt.Errorf("publish: file path %q is not a plain relative path", p)
 	}
-	var gz bytes.Buffer
-	w, err := gzip.NewWriterLevel(&gz, level)
-	if err != nil {
-		return File{}, err
+	f := File{Path: p, ContentType: contentType, Body: body, ETag: `"` + seal.Digest(body) + `"`, gz: &lazyGzip{level: level}}
+	if eager {
+		f.Gzip()
 	}
-	if _, err := w.Write(body); err != nil {
-		return File{}, err
-	}
-	if err := w.Close(); err != nil {
-		return File{}, err
-	}
-	return File{Path: p, ContentType: contentType, Body: body, Gzip: gz.Bytes(), ETag: `"` + seal.Digest(body) + `"`}, nil
+	return f, nil
 }
 
 func entitiesOf(c *election.Contest) []SummaryEntity {

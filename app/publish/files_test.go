@@ -44,7 +44,7 @@ func TestFiles(t *testing.T) {
 		}
 		for _, f := range files {
 			assert.Equal(t, `"`+seal.Digest(f.Body)+`"`, f.ETag, f.Path)
-			r, err := gzip.NewReader(bytes.NewReader(f.Gzip))
+			r, err := gzip.NewReader(bytes.NewReader(f.Gzip()))
 			require.NoError(t, err)
 			plain, err := io.ReadAll(r)
 			require.NoError(t, err)

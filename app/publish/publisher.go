@@ -24,6 +24,10 @@ var (
 // Options say otherwise.
 const DefaultMinInterval = 5 * time.Second
 
+// DefaultMaxBusy is the share of time a publisher spends making snapshots
+// at most unless Options say otherwise.
+const DefaultMaxBusy = 0.2
+
 // DefaultRetain is how many of the latest snapshots are kept in memory
 // unless Options say otherwise.
 const DefaultRetain = 32
@@ -36,8 +40,9 @@ type Source func(ctx context.Context) ([]Accepted, error)
 // server backs it with its database, so that a snapshot's number always
 // names the same bytes, across restarts too.
 type Archive interface {
-	// Append stores a sealed snapshot durably before it is served.
-	Append(ctx context.Context, number uint64, sealed []byte) error
+	// Append stores a sealed snapshot durably before it is served; s is
+	// what it holds, decoded.
+	Append(ctx context.Context, number uint64, sealed []byte, s *Snapshot) error
 	// Get reads a stored snapshot; ErrNotPublished if there is none.
 	Get(ctx context.Context, number uint64) ([]byte, error)
 	// Last reads the latest stored snapshot; 0 and nil if there is none.
@@ -54,6 +59,10 @@ type Options struct {
 	// MinInterval is the least time between two snapshots;
 	// DefaultMinInterval if zero.
 	MinInterval time.Duration
+	// MaxBusy bounds the share of time spent making snapshots: after one
+	// took d, the next waits at least d/MaxBusy, so that on a busy
+	// machine publication gives way to ingest. DefaultMaxBusy if zero.
+	MaxBusy float64
 	// Retain is how many of the latest snapshots are kept in memory;
 	// DefaultRetain if zero. Older ones are read from the Archive.
 	Retain  int
@@ -65,6 +74,8 @@ type Options struct {
 	// OnError hears of a snapshot Run failed to make; it tries again
 	// after MinInterval.
 	OnError func(error)
+	// OnPublish hears of each snapshot Run made, and how long it took.
+	OnPublish func(p *Published, took time.Duration)
 }
 
 // Published is a sealed snapshot ready to serve: its bytes, gzipped once,
@@ -75,10 +86,12 @@ type Published struct {
 	ETag      string // the digest, quoted, as an HTTP entity tag
 	CreatedAt time.Time
 	Sealed    []byte // the DSSE envelope, application/json
-	Gzip      []byte // Sealed, gzip-compressed
 	Files     []File // Files' output: N/snapshot.json (Sealed) first
 	byPath    map[string]*File
 }
+
+// Gzip is Sealed, gzip-compressed (when first asked for).
+func (p *Published) Gzip() []byte { return p.Files[0].Gzip() }
 
 // File is one of the snapshot's files, by its path under the root
 // ("7/summary.json").
@@ -94,10 +107,12 @@ type Publisher struct {
 	o        Options
 	wake     chan struct{}
 	building sync.Mutex // one snapshot at a time
+	entries  entryCache // the latest snapshot's entries, under building
 
 	mu          sync.Mutex
 	dirty       bool
 	lastAttempt time.Time
+	lastTook    time.Duration // how long the last attempt took
 	latest      *Published
 	content     string // what the latest snapshot counted, see contentKey
 	kept        map[uint64]*Published
@@ -117,6 +132,9 @@ func NewPublisher(ctx context.Context, o Options) (*Publisher, error) {
 	}
 	if o.Retain <= 0 {
 		o.Retain = DefaultRetain
+	}
+	if o.MaxBusy <= 0 || o.MaxBusy > 1 {
+		o.MaxBusy = DefaultMaxBusy
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -173,7 +191,8 @@ func (p *Publisher) waitLocked() (time.Duration, bool) {
 	if p.lastAttempt.IsZero() {
 		return 0, true
 	}
-	return max(0, p.lastAttempt.Add(p.o.MinInterval).Sub(p.o.Now())), true
+	gap := max(p.o.MinInterval, time.Duration(float64(p.lastTook)/p.o.MaxBusy))
+	return max(0, p.lastAttempt.Add(gap).Sub(p.o.Now())), true
 }
 
 // Publish makes a new snapshot if something changed and MinInterval has
@@ -196,6 +215,7 @@ func (p *Publisher) Publish(ctx context.Context) (*Published, error) {
 	pub, content, err := p.build(ctx, at, latest, content)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.lastTook = max(0, p.o.Now().Sub(at))
 	if err != nil {
 		p.dirty = true
 		return nil, err
@@ -232,7 +252,7 @@ func (p *Publisher) build(ctx context.Context, at time.Time, latest *Published, 
 	if latest != nil && content == latestContent {
 		return nil, "", nil
 	}
-	sealed, err := Seal(s, p.o.Key)
+	sealed, err := sealWith(s, p.o.Key, &p.entries)
 	if err != nil {
 		return nil, "", err
 	}
@@ -241,7 +261,7 @@ func (p *Publisher) build(ctx context.Context, at time.Time, latest *Published, 
 		return nil, "", err
 	}
 	if p.o.Archive != nil {
-		if err := p.o.Archive.Append(ctx, number, sealed); err != nil {
+		if err := p.o.Archive.Append(ctx, number, sealed, s); err != nil {
 			// Another node on the same database may have published this
 			// number first: serve its snapshot, and count again on top of
 			// it next time.
@@ -303,7 +323,7 @@ func ready(def *election.Definition, s *Snapshot, sealed []byte) (*Published, er
 		return nil, err
 	}
 	pub := &Published{Number: s.Number, Digest: seal.Digest(sealed), CreatedAt: s.CreatedAt,
-		Sealed: files[0].Body, Gzip: files[0].Gzip, Files: files, byPath: make(map[string]*File, len(files))}
+		Sealed: files[0].Body, Files: files, byPath: make(map[string]*File, len(files))}
 	pub.ETag = `"` + pub.Digest + `"`
 	for i := range files {
 		pub.byPath[files[i].Path] = &files[i]
@@ -383,8 +403,15 @@ func (p *Publisher) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			if _, err := p.Publish(ctx); err != nil && p.o.OnError != nil {
+			pub, err := p.Publish(ctx)
+			switch {
+			case err != nil && p.o.OnError != nil:
 				p.o.OnError(err)
+			case pub != nil && p.o.OnPublish != nil:
+				p.mu.Lock()
+				took := p.lastTook
+				p.mu.Unlock()
+				p.o.OnPublish(pub, took)
 			}
 		}
 	}

@@ -64,7 +64,7 @@ type memoryArchive struct {
 	appended chan uint64 // told of each number appended, if not nil
 }
 
-func (a *memoryArchive) Append(_ context.Context, n uint64, sealed []byte) error {
+func (a *memoryArchive) Append(_ context.Context, n uint64, sealed []byte, _ *publish.Snapshot) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.byN == nil {
@@ -187,7 +187,7 @@ func TestPublisher(t *testing.T) {
 			assert.Equal(t, n, s.Number)
 			assert.Equal(t, prev, s.PreviousDigest)
 			prev = p.Digest
-			unzipped := gunzip(t, p.Gzip)
+			unzipped := gunzip(t, p.Gzip())
 			assert.Equal(t, p.Sealed, unzipped)
 		}
 		s3, err := publish.Open(third.Sealed, publicationKey().Public(), def, keys)
@@ -289,6 +289,36 @@ func TestPublisher(t *testing.T) {
 		assert.Equal(t, uint64(2), s.Number)
 		assert.Equal(t, oneA.Digest, s.PreviousDigest)
 		assert.Len(t, s.Stations, 2)
+	})
+
+	t.Run("OKGivesWayWhenBusy", func(t *testing.T) {
+		// A snapshot that took 3 s (the source read is slow: the machine
+		// is busy) is followed by one 15 s later at the earliest, not 5 s.
+		clock := &fakeClock{now: createdAt}
+		st := &store{}
+		p, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: publicationKey(), Now: clock.Now,
+			MinInterval: 5 * time.Second, MaxBusy: 0.2,
+			Source: func(ctx context.Context) ([]publish.Accepted, error) {
+				clock.Advance(3 * time.Second)
+				return st.read(ctx)
+			}})
+		require.NoError(t, err)
+		first, err := p.Publish(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, first)
+		st.add(forms[0])
+		p.Changed()
+		wait, due := p.Wait()
+		require.True(t, due)
+		assert.Equal(t, 12*time.Second, wait, "15 s after the attempt began, 3 s ago")
+		clock.Advance(wait - time.Second)
+		none, err := p.Publish(ctx)
+		require.NoError(t, err)
+		assert.Nil(t, none)
+		clock.Advance(time.Second)
+		second, err := p.Publish(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, second)
 	})
 
 	t.Run("ErrSourceRetried", func(t *testing.T) {

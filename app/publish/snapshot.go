@@ -106,11 +106,68 @@ func stationEntries(def *election.Definition, heads map[formKey]*Accepted) []Sta
 // fields in a fixed order, maps with sorted keys, and Ed25519 signatures
 // are deterministic.
 func Seal(s *Snapshot, key *seal.PrivateKey) ([]byte, error) {
-	payload, err := json.Marshal(s)
+	return sealWith(s, key, nil)
+}
+
+func sealWith(s *Snapshot, key *seal.PrivateKey, cache *entryCache) ([]byte, error) {
+	payload, err := encodeSnapshot(s, cache)
 	if err != nil {
 		return nil, fmt.Errorf("publish: encode snapshot %d: %w", s.Number, err)
 	}
 	return seal.Sign(PayloadType, payload, key)
+}
+
+// entryCache keeps the JSON of the counted forms of one snapshot for the
+// next: a form's entry is the same as long as its head and review are, and
+// most of a snapshot's bytes are the envelopes, in base64, in its entries.
+type entryCache struct {
+	m, next map[string][]byte
+}
+
+// encodeSnapshot is json.Marshal(s), byte for byte, with each station
+// entry's JSON taken from the cache when it holds it. The cache then holds
+// this snapshot's entries only.
+func encodeSnapshot(s *Snapshot, cache *entryCache) ([]byte, error) {
+	if cache == nil {
+		return json.Marshal(s)
+	}
+	head := *s
+	head.Stations = nil
+	b, err := json.Marshal(&head)
+	if err != nil {
+		return nil, err
+	}
+	const tail = `"stations":null}` // Stations is the last field
+	if !bytes.HasSuffix(b, []byte(tail)) {
+		return nil, errors.New("the snapshot's JSON does not end with its stations")
+	}
+	cache.next = make(map[string][]byte, len(s.Stations))
+	entries := make([][]byte, len(s.Stations))
+	size := len(b)
+	for i := range s.Stations {
+		e := &s.Stations[i]
+		key := e.Digest + " " + string(e.Review)
+		enc, ok := cache.m[key]
+		if !ok {
+			if enc, err = json.Marshal(e); err != nil {
+				return nil, err
+			}
+		}
+		cache.next[key], entries[i] = enc, enc
+		size += len(enc) + 1
+	}
+	out := make([]byte, 0, size+2)
+	out = append(out, b[:len(b)-len(tail)]...)
+	out = append(out, `"stations":[`...)
+	for i, enc := range entries {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, enc...)
+	}
+	out = append(out, "]}"...)
+	cache.m, cache.next = cache.next, nil
+	return out, nil
 }
 
 // decodeSnapshot reads a snapshot payload strictly: one JSON object of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,4 +191,27 @@ func TestSealOpen(t *testing.T) {
 		_, err = publish.NewSnapshot(def, nil, 2, "", createdAt)
 		assert.Error(t, err)
 	})
+}
+
+// TestEncodeWithCache holds the publisher's encoding, which reuses the JSON
+// of the forms counted before, to json.Marshal's bytes, snapshot after
+// snapshot as forms arrive and reviews change.
+func TestEncodeWithCache(t *testing.T) {
+	def := smallMunicipal()
+	forms := allForms(t, def)
+	encode := publish.EncodeSnapshotWith()
+	steps := [][]publish.Accepted{forms[:0], forms[:10], forms[:20], forms}
+	approved := append([]publish.Accepted(nil), forms...)
+	approved[3].Review = publish.Approved
+	approved[5].Review = publish.Returned
+	steps = append(steps, approved, forms[5:])
+	for i, accepted := range steps {
+		s, err := publish.NewSnapshot(def, accepted, uint64(i+1), map[bool]string{true: "", false: strings.Repeat("a", 64)}[i == 0], createdAt)
+		require.NoError(t, err)
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		got, err := encode(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "step %d", i)
+	}
 }

@@ -117,6 +117,9 @@ func (le *loadElection) prepare(ctx context.Context, dir, db string) error {
 // envelope is one sealed version, ready to send.
 type envelope struct {
 	station string
+	contest string
+	form    election.FormKind
+	version int
 	digest  string
 	raw     []byte
 }
@@ -148,7 +151,7 @@ func (le *loadElection) versions(v int, prev map[string]string) ([]envelope, map
 			}
 			d := seal.Digest(raw)
 			next[st.Code+"/"+form] = d
-			out = append(out, envelope{station: st.Code, digest: d, raw: raw})
+			out = append(out, envelope{station: st.Code, contest: ref.Contest, form: ref.Form, version: v, digest: d, raw: raw})
 		}
 	}
 	return out, next, nil

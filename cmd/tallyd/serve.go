@@ -156,6 +156,10 @@ func startPublisher(ctx context.Context, svc *commission.Service, keys string, e
 			if ctx.Err() == nil { // not a snapshot cut short by the shutdown
 				logger.Error("publishing results", "err", err)
 			}
+		},
+		OnPublish: func(p *publish.Published, took time.Duration) {
+			logger.Info("results published", "number", p.Number, "digest", p.Digest, "bytes", len(p.Sealed),
+				"took", took.String())
 		}})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
