@@ -5,8 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tally/app/commission"
 	"tally/app/election"
 	"tally/app/enrollment"
 	"tally/app/publish"
@@ -224,4 +228,67 @@ func TestResultsRateLimit(t *testing.T) {
 	assert.NotEmpty(t, res.header.Get("Retry-After"))
 	// The API's own rate is apart: the public one does not spend it.
 	assert.Equal(t, http.StatusOK, f.do("GET", "/v1/election", nil, nil).status)
+}
+
+// countingStore counts the transactions that reach the database.
+type countingStore struct {
+	commission.Store
+	reads, writes atomic.Int64
+}
+
+func (c *countingStore) View(ctx context.Context, fn func(commission.Reader) error) error {
+	c.reads.Add(1)
+	return c.Store.View(ctx, fn)
+}
+
+func (c *countingStore) Update(ctx context.Context, fn func(commission.Tx) error) error {
+	c.writes.Add(1)
+	return c.Store.Update(ctx, fn)
+}
+
+// TestResultsFloodStaysInMemory sends a crowd's cache-busting requests:
+// distinct query strings, numbers not published, files that do not exist,
+// the page. None reaches the database.
+func TestResultsFloodStaysInMemory(t *testing.T) {
+	var pub *publish.Publisher
+	clock := &publisherClock{}
+	f := newFixture(t, withResults(&pub, clock, 2, server.Rate{PerSecond: 1e6, Burst: 1e6}))
+	st := f.station(0, 0)
+	key := f.enroll(enrollment.RoleStation, st.Code, 10)
+	require.Equal(t, http.StatusCreated, f.submit(f.seal(f.form(st, 1), key, 1, "")).status)
+	publishNow(t, pub, clock)
+
+	// The same store and publisher behind a server whose service counts
+	// what reaches the database.
+	store := &countingStore{Store: f.store}
+	svcCounting := commission.New(store, commission.Options{ReceiptKey: seededKey(t, receiptSeed)})
+	t.Cleanup(svcCounting.Close)
+	cfg := f.cfg
+	cfg.Service = svcCounting
+	srv, err := server.New(cfg)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	reads0, writes0 := store.reads.Load(), store.writes.Load()
+
+	paths := []string{}
+	for i := range 200 {
+		paths = append(paths,
+			fmt.Sprintf("/v1/results/latest.json?t=%d", i),
+			fmt.Sprintf("/v1/results/1/summary.json?cb=%d", i),
+			fmt.Sprintf("/v1/results/%d/summary.json", 2+i),
+			fmt.Sprintf("/v1/results/1/municipalities/X%d.json", i),
+			fmt.Sprintf("/results/?v=%d", i))
+	}
+	statuses := map[int]int{}
+	for _, p := range paths {
+		res, err := ts.Client().Get(ts.URL + p)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		statuses[res.StatusCode]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: 600, http.StatusNotFound: 400}, statuses)
+	assert.Equal(t, reads0, store.reads.Load(), "reads of the database")
+	assert.Equal(t, writes0, store.writes.Load(), "writes to the database")
 }
