@@ -122,14 +122,16 @@ type Place struct {
 
 // SummaryContest is one contest's national and municipal figures.
 type SummaryContest struct {
-	Contest        string               `json:"contest"`
-	Kind           election.ContestKind `json:"kind"`
-	Municipality   string               `json:"municipality,omitempty"` // empty for a nationwide contest
-	Name           election.Names       `json:"name"`
-	Seats          int                  `json:"seats"`
-	Entities       []SummaryEntity      `json:"entities"` // ballot order, as every Votes list
-	National       Tally                `json:"national"`
-	Municipalities []Tally              `json:"municipalities"`
+	Contest      string               `json:"contest"`
+	Kind         election.ContestKind `json:"kind"`
+	Municipality string               `json:"municipality,omitempty"` // empty for a nationwide contest
+	Name         election.Names       `json:"name"`
+	Seats        int                  `json:"seats"`
+	Entities     []SummaryEntity      `json:"entities"` // ballot order, as every Votes list
+	National     Tally                `json:"national"`
+	// Municipalities are the contest's figures per municipality; empty
+	// for a contest of one municipality, whose national figures are its.
+	Municipalities []Tally `json:"municipalities"`
 }
 
 // SummaryEntity is a choice on a contest's ballot.
@@ -342,9 +344,13 @@ func summaryOf(def *election.Definition, s *Snapshot, digest string) *Summary {
 		if !ok {
 			continue // Open and NewSnapshot refuse such a snapshot
 		}
+		perMunicipality := cr.Municipalities
+		if c.Municipality != "" {
+			perMunicipality = []Tally{}
+		}
 		sum.Contests = append(sum.Contests, SummaryContest{
 			Contest: c.Code, Kind: c.Kind, Municipality: c.Municipality, Name: c.Name, Seats: c.Seats,
-			Entities: entitiesOf(c), National: cr.National, Municipalities: cr.Municipalities,
+			Entities: entitiesOf(c), National: cr.National, Municipalities: perMunicipality,
 		})
 		stations, municipalities := CSVPaths(s.Number, c.Code)
 		prefix := strconv.FormatUint(s.Number, 10) + "/"
