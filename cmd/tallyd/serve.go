@@ -151,7 +151,7 @@ func startPublisher(ctx context.Context, svc *commission.Service, keys string, e
 		return nil, err
 	}
 	pub, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: key,
-		Source: publish.ServiceSource(svc), Archive: publish.ServiceArchive(svc), MinInterval: every,
+		Source: publish.ServiceSource(svc), Archive: publish.ServiceArchive(svc), MinInterval: every, Retain: 8,
 		OnError: func(err error) {
 			if ctx.Err() == nil { // not a snapshot cut short by the shutdown
 				logger.Error("publishing results", "err", err)
