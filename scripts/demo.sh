@@ -63,6 +63,8 @@ say "sync: the outbox to the commission"
 say "the station now"
 "$tally" station status "${db[@]}"
 
+say "the preliminary results: http://$addr/results/ (a snapshot within seconds of each receipt)"
+
 if [[ -n ${DISPLAY:-} || -n ${WAYLAND_DISPLAY:-} ]]; then
 	say "the station's app: the form MUN-$municipality waits to be typed (PIN: $pin)"
 	"$tally" app --data "$dir"
@@ -82,6 +84,8 @@ tallyd is running on http://$addr with the demo election; the station's
 database is $dir/station.db (PIN: $pin, also in $dir/pin.txt). Try:
   $tally station status --db $dir/station.db
   curl -s http://$addr/v1/keys | head -c 300
+  open http://$addr/results/ in a browser: the preliminary results
+  $tallyd publish --db $dir/tallyd.db --keys $dir/keys --out $dir/public
   $tallyd audit verify --db $dir/tallyd.db      (in another terminal)
 Ctrl-C stops tallyd.
 EOT
