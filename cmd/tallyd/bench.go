@@ -49,6 +49,11 @@ type benchReport struct {
 	Reads              *readFigure  `json:"reads,omitempty"`
 	SustainedWithReads *phaseFigure `json:"sustained_with_reads,omitempty"`
 	PublicationMS      []float64    `json:"publication_ms,omitempty"`
+	// Then a trickle of forms one by one: how long after each receipt a
+	// reader found it in the latest snapshot.
+	TrickleForms int     `json:"trickle_forms,omitempty"`
+	TrickleP50ms float64 `json:"trickle_p50_ms,omitempty"`
+	TrickleMaxms float64 `json:"trickle_max_ms,omitempty"`
 }
 
 type phaseFigure struct {
@@ -219,6 +224,8 @@ func bench(args []string, stdout io.Writer) error {
 		printRead(stdout, "results read", *rep.Reads)
 		printPhase(stdout, "ingest meanwhile", *rep.SustainedWithReads)
 		fmt.Fprintf(stdout, "receipt → results  %s ms after each round's last receipt\n", joinMS(rep.PublicationMS))
+		fmt.Fprintf(stdout, "                   %d forms one by one, %s apart: p50 %.0f ms, at most %.0f ms\n",
+			rep.TrickleForms, trickleEvery, rep.TrickleP50ms, rep.TrickleMaxms)
 	}
 	fmt.Fprintf(stdout, "receipts           %d verified\n", rep.ReceiptsVerified)
 	return nil

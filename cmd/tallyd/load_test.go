@@ -90,6 +90,8 @@ func TestReadWhileIngesting(t *testing.T) {
 	assert.Zero(t, rep.Reads.Refused)
 	assert.Equal(t, 2*len(envs), rep.SustainedWithReads.Submissions)
 	assert.Len(t, rep.PublicationMS, 2)
+	assert.Equal(t, trickleForms, rep.TrickleForms, "each form of the trickle reached a snapshot")
+	assert.Positive(t, rep.TrickleMaxms)
 	assert.Len(t, receipts, 3*len(envs))
 
 	l, err := c.latestSnapshot()

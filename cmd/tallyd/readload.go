@@ -290,6 +290,12 @@ func (c *loadClient) readWhileIngesting(ctx context.Context, le *loadElection, r
 			latencies[r], waitErrs[r] = c.publicationLatency(ctx, f.lastAcked, st.Municipality, f.last, time.Minute)
 		})
 	}
+	// Then a trickle, as most of election night is: one form every
+	// trickleEvery, each awaited on its own.
+	var trickle []time.Duration
+	if ingestErr == nil {
+		trickle, ingestErr = c.trickle(ctx, le, *prev, from+n)
+	}
 	reads, readErr := rl.finish()
 	waits.Wait()
 	if ingestErr != nil {
@@ -309,6 +315,8 @@ func (c *loadClient) readWhileIngesting(ctx context.Context, le *loadElection, r
 		total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
 	}
 	rep.Reads, rep.SustainedWithReads = &reads, &total
+	rep.TrickleP50ms, rep.TrickleMaxms = percentileMS(trickle, 0.5), percentileMS(trickle, 1)
+	rep.TrickleForms = len(trickle)
 	return nil
 }
 
@@ -321,4 +329,47 @@ func joinMS(ms []float64) string {
 		out += strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return out
+}
+
+// trickleForms and trickleEvery shape the trickle: forms sent one by one,
+// the pace of a night whose forms arrive over hours.
+const (
+	trickleForms = 20
+	trickleEvery = 250 * time.Millisecond
+)
+
+// trickle sends version v of the first trickleForms forms one at a time,
+// trickleEvery apart, and measures for each how long after its receipt a
+// reader found it in the latest snapshot.
+func (c *loadClient) trickle(ctx context.Context, le *loadElection, prev map[string]string, v int) ([]time.Duration, error) {
+	envs, _, err := le.versions(v, prev)
+	if err != nil {
+		return nil, err
+	}
+	envs = envs[:min(trickleForms, len(envs))]
+	out := make([]time.Duration, len(envs))
+	errs := make([]error, len(envs))
+	var wg sync.WaitGroup
+	for i, e := range envs {
+		var lat []time.Duration
+		f, _, err := c.fireTimed([]envelope{e}, 1, &lat)
+		if err != nil {
+			return nil, err
+		}
+		st, ok := le.def.Station(e.station)
+		if !ok {
+			return nil, fmt.Errorf("station %s is not in the election", e.station)
+		}
+		wg.Go(func() {
+			out[i], errs[i] = c.publicationLatency(ctx, f.lastAcked, st.Municipality, e, time.Minute)
+		})
+		time.Sleep(trickleEvery) // the pace of the load, not a synchronisation
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
