@@ -26,7 +26,7 @@ const DefaultMinInterval = 5 * time.Second
 
 // DefaultMaxBusy is the share of time a publisher spends making snapshots
 // at most unless Options say otherwise.
-const DefaultMaxBusy = 0.2
+const DefaultMaxBusy = 0.5
 
 // DefaultRetain is how many of the latest snapshots are kept in memory
 // unless Options say otherwise.

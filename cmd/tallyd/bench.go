@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tally/app/election"
+	"tally/app/publish"
 	"tally/app/seal"
 	"tally/cmd/internal/cli"
 )
@@ -84,6 +85,8 @@ func bench(args []string, stdout io.Writer) error {
 	profile := fs.String("server-cpuprofile", "", "have tallyd write a CPU profile to this file")
 	readers := fs.Int("readers", 100, "clients reading the national results while more rounds are ingested (0: none)")
 	readRounds := fs.Int("read-rounds", 3, "rounds ingested while the readers read")
+	publishEvery := fs.Duration("publish-interval", 2*time.Second, "tallyd serve's --publish-interval")
+	publishBusy := fs.Float64("publish-max-busy", publish.DefaultMaxBusy, "tallyd serve's --publish-max-busy")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -109,6 +112,7 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	extra := []string{"--rate-per-address", "1e9", "--burst-per-address", "1000000000",
 		"--rate-per-key", "1e6", "--burst-per-key", "1000000", "--rate-public", "1e9", "--burst-public", "1000000000"}
+	extra = append(extra, "--publish-interval", publishEvery.String(), "--publish-max-busy", strconv.FormatFloat(*publishBusy, 'g', -1, 64))
 	if *profile != "" {
 		extra = append(extra, "--cpuprofile", *profile)
 	}

@@ -42,6 +42,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	publicRate := fs.Float64("rate-public", 100, "requests per second allowed from one client address for the public results")
 	publicBurst := fs.Int("burst-public", 1000, "the burst allowed from one client address for the public results")
 	publishEvery := fs.Duration("publish-interval", 2*time.Second, "the least time between two results snapshots")
+	publishBusy := fs.Float64("publish-max-busy", publish.DefaultMaxBusy, "the largest share of time spent making results snapshots (0 to 1]")
 	publishOn := fs.Bool("publish", true, "make results snapshots (exactly one node of a cluster on one database does)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for tuning)")
@@ -112,7 +113,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	var pub *publish.Publisher
 	if *publishOn {
-		if pub, err = startPublisher(ctx, svc, *keys, *publishEvery, logger); err != nil {
+		if pub, err = startPublisher(ctx, svc, *keys, *publishEvery, *publishBusy, logger); err != nil {
 			ln.Close()
 			return err
 		}
@@ -141,7 +142,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 // after this node stores a new version or decision, and after another node
 // on the same database did (seen by the store's counts, read every
 // interval).
-func startPublisher(ctx context.Context, svc *commission.Service, keys string, every time.Duration, logger *slog.Logger) (*publish.Publisher, error) {
+func startPublisher(ctx context.Context, svc *commission.Service, keys string, every time.Duration, busy float64, logger *slog.Logger) (*publish.Publisher, error) {
 	key, err := seal.ReadPrivateKeyFile(filepath.Join(keys, "publication.key"))
 	if err != nil {
 		return nil, fmt.Errorf("serve: the publication key (or --publish=false): %w", err)
@@ -151,7 +152,7 @@ func startPublisher(ctx context.Context, svc *commission.Service, keys string, e
 		return nil, err
 	}
 	pub, err := publish.NewPublisher(ctx, publish.Options{Definition: def, Key: key,
-		Source: publish.ServiceSource(svc), Archive: publish.ServiceArchive(svc), MinInterval: every, Retain: 8,
+		Source: publish.ServiceSource(svc), Archive: publish.ServiceArchive(svc), MinInterval: every, MaxBusy: busy, Retain: 8,
 		OnError: func(err error) {
 			if ctx.Err() == nil { // not a snapshot cut short by the shutdown
 				logger.Error("publishing results", "err", err)
