@@ -11,8 +11,9 @@ import (
 )
 
 // showDashboard shows every station of the municipality with its state.
+// The title names it once it shows what it read from the store.
 func (s *Supervisor) showDashboard() {
-	s.show("dashboard", s.dashboard)
+	s.show("loading", s.dashboard)
 }
 
 // dashboardView is the dashboard's widgets, filled from the store.
@@ -27,15 +28,23 @@ type dashboardView struct {
 	search  *fieldEntry
 	connect *fyne.Container // the PIN, while the sync waits for it
 	pin     *fieldEntry
-	rows    []review.StationRow
+	// notices are what wants the supervisor's attention before the
+	// list: a laptop not enrolled, decisions the commission refused.
+	notices   *fyne.Container
+	enrolled  bool // the enrollment has just succeeded
+	conflicts *keyButton
+	rows      []review.StationRow
 	// asked numbers the loads, so that a slow answer to an old search
 	// does not replace a newer one.
 	asked, shown int
 }
 
 func (s *Supervisor) dashboard() fyne.CanvasObject {
-	v := &dashboardView{s: s, counts: container.NewHBox(), age: widget.NewLabel(""), offline: wrapped("", widget.WarningImportance),
-		plot: container.NewStack(), empty: widget.NewLabel("")}
+	v := &dashboardView{s: s, counts: container.NewGridWithColumns(4), age: widget.NewLabel(""),
+		offline: wrapped("", widget.WarningImportance), plot: container.NewStack(), empty: widget.NewLabel(""),
+		notices: container.NewVBox(), enrolled: s.justEnrolled}
+	s.justEnrolled = false
+	v.conflicts = newKeyButton(s.w.T("ui.sup.conflicts-button", map[string]any{"Count": s.w.Int(0)}), s.showConflicts)
 	v.offline.Hide()
 	v.empty.Hide()
 	v.search = newFieldEntry()
@@ -60,8 +69,10 @@ func (s *Supervisor) dashboard() fyne.CanvasObject {
 
 	searchRow := container.NewBorder(nil, nil, widget.NewLabel(s.w.T("ui.sup.search", nil)), nil, v.search)
 	plotBox := container.NewVBox(bold(s.w.T("ui.sup.turnout", nil)), v.plot)
-	top := container.NewVBox(v.counts, searchRow, container.NewHBox(v.age, layout.NewSpacer()), v.offline, v.connect, plotBox,
-		widget.NewSeparator(), stationHead(s.w), v.empty)
+	// The PIN's row, while the sync waits for it, comes right after the
+	// search: Tab from the search goes there first.
+	top := container.NewVBox(v.counts, searchRow, v.connect, container.NewHBox(v.age, layout.NewSpacer(), v.conflicts),
+		v.offline, v.notices, plotBox, widget.NewSeparator(), stationHead(s.w), v.empty)
 	return container.NewBorder(container.NewPadded(top), nil, nil, nil, v.list)
 }
 
@@ -82,17 +93,22 @@ func (v *dashboardView) load() {
 	n := v.asked
 	filter := s.filter
 	var list, all *review.Dashboard
+	var prov *review.Provisioning
 	s.ops.do(func() (err error) {
 		if list, err = s.svc.Dashboard(s.ctx, filter); err != nil {
 			return err
 		}
-		all, err = s.svc.Dashboard(s.ctx, review.Filter{})
+		if all, err = s.svc.Dashboard(s.ctx, review.Filter{}); err != nil {
+			return err
+		}
+		prov, err = s.svc.Provisioning(s.ctx)
 		return err
 	}, func(err error) {
 		if s.screen != screen || n < v.shown {
 			return
 		}
 		v.shown = n
+		defer s.named("dashboard")
 		if err != nil {
 			v.age.SetText(s.problem(err))
 			v.age.Importance = widget.DangerImportance
@@ -100,7 +116,53 @@ func (v *dashboardView) load() {
 			return
 		}
 		v.fill(list, all)
+		v.notify(all, prov)
 	})
+}
+
+// notify shows what wants attention before the list: that the laptop is
+// not enrolled yet, and the decisions the commission refused, each with
+// its reason and the way to a new decision.
+func (v *dashboardView) notify(d *review.Dashboard, prov *review.Provisioning) {
+	s, w := v.s, v.s.w
+	var objects []fyne.CanvasObject
+	if v.enrolled && prov.EnrolledAt != nil {
+		objects = append(objects, wrapped(w.T("ui.setup.sup.enrolled", nil), widget.SuccessImportance))
+	}
+	if prov.EnrolledAt == nil {
+		box := []fyne.CanvasObject{wrapped(w.T("ui.sup.not-enrolled", nil), widget.WarningImportance)}
+		if s.opts.Setup != nil && s.opts.Setup.Enroll != nil {
+			enroll := newKeyButton(w.T("ui.home.enroll", nil), s.showEnroll)
+			enroll.Importance = widget.HighImportance
+			box = append(box, container.NewHBox(enroll))
+		} else {
+			box = append(box, wrapped(w.T("ui.sup.not-enrolled.how", map[string]any{"Command": "tally supervisor enroll"}),
+				widget.MediumImportance))
+		}
+		objects = append(objects, container.NewVBox(box...))
+	}
+	if len(d.Refused) > 0 {
+		box := []fyne.CanvasObject{bold(w.N("ui.sup.refused-decisions", len(d.Refused), nil))}
+		for _, r := range d.Refused {
+			name := ""
+			if st, ok := s.def.Station(r.Decision.Station); ok {
+				name = st.Name
+			}
+			line := w.T("ui.sup.refused-decision", map[string]any{"Code": r.Decision.Station, "Name": name,
+				"Form": s.formName(r.Decision.Contest, r.Decision.Form), "Version": r.Version,
+				"Verdict": w.T("ui.sup.verdict."+string(r.Decision.Verdict), nil), "Reason": r.Refusal.Reason})
+			row := []fyne.CanvasObject{wrapped(line, widget.DangerImportance)}
+			if r.Head != "" {
+				head := r.Head
+				row = append(row, container.NewHBox(newKeyButton(w.T("ui.sup.decide-again-button", nil),
+					func() { s.showSubmission(head) })))
+			}
+			box = append(box, row...)
+		}
+		objects = append(objects, alertBox(box...))
+	}
+	v.notices.Objects = objects
+	v.notices.Refresh()
 }
 
 func (v *dashboardView) fill(d, all *review.Dashboard) {
@@ -131,6 +193,13 @@ func (v *dashboardView) fill(d, all *review.Dashboard) {
 	}
 	v.counts.Objects = buttons
 	v.counts.Refresh()
+	v.conflicts.SetText(w.T("ui.sup.conflicts-button", map[string]any{"Count": w.Int(d.Conflicts)}))
+	if d.Conflicts > 0 {
+		v.conflicts.Importance = widget.DangerImportance
+	} else {
+		v.conflicts.Importance = widget.MediumImportance
+	}
+	v.conflicts.Refresh()
 
 	now := s.opts.Now()
 	switch {
@@ -144,7 +213,7 @@ func (v *dashboardView) fill(d, all *review.Dashboard) {
 		v.age.SetText(v.age.Text + " · " + w.N("ui.sup.pending", d.Pending, nil))
 	}
 	v.age.Refresh()
-	if s.sync.Known && !s.sync.Online {
+	if s.sync.Known && !s.sync.Online && !s.sync.NotEnrolled {
 		v.offline.SetText(w.T("ui.sup.offline", nil))
 		v.offline.Show()
 	} else {
@@ -291,7 +360,11 @@ func (s *Supervisor) stationRows(r *review.StationRow) []fyne.CanvasObject {
 		if f.Version > 0 {
 			st += " · " + w.T("ui.version", map[string]any{"Version": f.Version})
 		}
+		if f.Refusal != "" {
+			st += " · " + f.Refusal
+		}
 		stLabel := widget.NewLabel(st)
+		stLabel.Truncation = fyne.TextTruncateEllipsis
 		stLabel.Importance = supStateImportance(f.State)
 		var action fyne.CanvasObject
 		switch {

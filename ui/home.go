@@ -137,14 +137,6 @@ func (s *Station) receiptText(r *station.StoredReceipt) string {
 		"Number": s.w.Int(int(r.Number)), "Digest": short(r.Digest)})
 }
 
-// showEnroll asks for the one-time code and the PIN, for a station that
-// was provisioned without enrolling.
-func (s *Station) showEnroll() {
-	s.leaveScreen()
-	p := &wizard{s: s}
-	s.show("enroll", func() fyne.CanvasObject { return s.enrollScreen(p, nil) })
-}
-
 // alertBox frames what needs attention first, in the error colour.
 func alertBox(objects ...fyne.CanvasObject) fyne.CanvasObject {
 	border := canvas.NewRectangle(color.Transparent)

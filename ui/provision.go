@@ -21,6 +21,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"tally/app/election"
+	"tally/app/provision"
 	"tally/app/seal"
 	"tally/app/station"
 )
@@ -43,31 +44,68 @@ type Setup struct {
 	Enroll func(ctx context.Context, key *seal.PrivateKey, code string) error
 }
 
-// startSetup shows the first step of the provisioning, or, when the app
-// cannot provision, how to do it from the command line.
-func (s *Station) startSetup() {
-	if s.opts.Setup == nil || s.opts.Setup.Provision == nil {
-		s.show("not-provisioned", s.notProvisioned)
-		return
-	}
-	p := &wizard{s: s}
-	s.show("setup-definition", p.definitionStep)
-}
+// setupHost is the window the provisioning wizard runs in, the station's
+// or the supervisor's: its machinery, and what differs between the two —
+// what the laptop is bound to (step 3, a station or a municipality), who
+// provisions it (step 4), how it is provisioned and enrolled, and where
+// the wizard ends.
+type setupHost interface {
+	lang() words
+	window() fyne.Window
+	jobs() *queue
+	context() context.Context
+	show(name string, build func() fyne.CanvasObject)
+	setContent(body fyne.CanvasObject)
+	// redraw shows the screen of the moment again, in place.
+	redraw()
+	// keep is what the step holds, kept when it is left or drawn again.
+	keep(leave func())
+	focusOn(f fyne.Focusable)
+	onNext(fn func())
+	problemText(err error) string
+	// setupKey is the message key to use for one of the wizard's
+	// ui.setup.* texts, where the role words it otherwise.
+	setupKey(key string) string
+	downloader() func(ctx context.Context, url string, pins []string) ([]byte, error)
 
-// notProvisioned says that this laptop is not bound to a station yet.
-func (s *Station) notProvisioned() fyne.CanvasObject {
-	box := container.NewVBox(
-		bold(s.w.T("ui.not-provisioned", nil)),
-		wrapped(s.w.T("ui.not-provisioned.how", nil), widget.MediumImportance))
-	return container.NewCenter(container.NewPadded(box))
+	// unitScreen and unitStep are step 3; unitChosen names what it
+	// chose, for step 4 (false: nothing yet).
+	unitScreen() string
+	unitStep(p *wizard) fyne.CanvasObject
+	unitChosen(p *wizard) (string, bool)
+	// personScreen is step 4's name; offeredName the name it offers.
+	personScreen() string
+	offeredName() string
+	// provisionLaptop runs off the UI goroutine: it binds the laptop and
+	// unlocks the new key. apply, when not nil, runs on the UI goroutine
+	// afterwards, even with an error: the laptop is provisioned then,
+	// though its key did not open.
+	provisionLaptop(p *wizard, by string, pin []byte) (apply func(), key *seal.PrivateKey, err error)
+	// keyReady hands the unlocked key to the sync worker; safe from any
+	// goroutine.
+	keyReady(key *seal.PrivateKey)
+	// unlockKey opens the laptop's key with the PIN; off the UI goroutine.
+	unlockKey(ctx context.Context, pin []byte) (*seal.PrivateKey, error)
+	// enroller binds the key at the commission; nil when not possible.
+	enroller() func(ctx context.Context, key *seal.PrivateKey, code string) error
+	// unitHeading names what the laptop is bound to, above the enrollment.
+	unitHeading() string
+	// failed shows a failure after the laptop was provisioned.
+	failed(err error)
+	// enrolled and skipEnroll end the wizard: enrolled now, or later.
+	enrolled()
+	skipEnroll()
+	// backHome is the button that leaves the enrollment when it was
+	// opened from the screens, not the wizard.
+	backHome() fyne.CanvasObject
 }
 
 // wizard is the provisioning of a laptop, step by step: the election
-// definition, the commission's fingerprint, the station, the chair and
-// the PIN, the enrollment. What was typed is kept here, so that a step
-// rebuilt in another language shows it again.
+// definition, the commission's fingerprint, the station or the
+// municipality, the person and the PIN, the enrollment. What was typed is
+// kept here, so that a step rebuilt in another language shows it again.
 type wizard struct {
-	s *Station
+	h setupHost
 
 	address, pin, backupPin, file string
 	signed                        []byte
@@ -76,9 +114,9 @@ type wizard struct {
 	keyID                         string
 	typedFingerprint              string
 	municipality, centre, station string
-	chair, chairPIN, chairRepeat  string
+	person, personPIN, repeat     string
 	code                          string
-	// key is the station's key, unlocked once provisioned, for the
+	// key is the laptop's new key, unlocked once provisioned, for the
 	// enrollment.
 	key *seal.PrivateKey
 	// problem is the last refusal, shown on the step until it changes.
@@ -88,11 +126,16 @@ type wizard struct {
 // steps is how many steps the wizard has, for "step 2 of 5".
 const steps = 5
 
+// t is one of the wizard's texts, as the role words it.
+func (p *wizard) t(key string, data map[string]any) string {
+	return p.h.lang().T(p.h.setupKey(key), data)
+}
+
 // frame lays out a step: its number and title, the intro, the body, the
 // buttons and the step's message with its technical details.
 func (p *wizard) frame(step int, title, intro string, body fyne.CanvasObject, buttons ...fyne.CanvasObject) fyne.CanvasObject {
-	s := p.s
-	head := widget.NewLabelWithStyle(s.w.T("ui.setup.step", map[string]any{"Step": step, "Steps": steps, "Title": title}),
+	w := p.h.lang()
+	head := widget.NewLabelWithStyle(w.T("ui.setup.step", map[string]any{"Step": step, "Steps": steps, "Title": title}),
 		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewVBox(head, wrapped(intro, widget.MediumImportance), widget.NewSeparator())
 	bottom := container.NewVBox(widget.NewSeparator(), p.message(), container.NewHBox(buttons...))
@@ -106,16 +149,16 @@ func (p *wizard) message() fyne.CanvasObject {
 		box.Add(wrapped(p.problem, widget.DangerImportance))
 	}
 	if p.details != "" {
-		box.Add(detailsBox(p.s, p.details))
+		box.Add(detailsBox(p.h.lang(), p.details))
 	}
 	return box
 }
 
 // detailsBox shows a technical text under a translated heading.
-func detailsBox(s *Station, text string) fyne.CanvasObject {
+func detailsBox(w words, text string) fyne.CanvasObject {
 	d := wrapped(text, widget.LowImportance)
 	d.TextStyle = fyne.TextStyle{Monospace: true}
-	return container.NewVBox(widget.NewLabel(s.w.T("ui.details", nil)), d)
+	return container.NewVBox(widget.NewLabel(w.T("ui.details", nil)), d)
 }
 
 // fail shows a refusal on the step of the moment.
@@ -124,16 +167,19 @@ func (p *wizard) fail(problem string, err error) {
 	if err != nil {
 		p.details = err.Error()
 	}
-	p.s.show(p.s.screenName, p.s.rebuild)
+	p.h.redraw()
 }
 
 // ok clears the last refusal before the next step.
 func (p *wizard) ok() { p.problem, p.details = "", "" }
 
+// start shows the first step.
+func (p *wizard) start() { p.h.show("setup-definition", p.definitionStep) }
+
 // definitionStep gets the election definition: downloaded from the
 // commission's server, or imported from a file.
 func (p *wizard) definitionStep() fyne.CanvasObject {
-	s := p.s
+	h, w := p.h, p.h.lang()
 	address := newFieldEntry()
 	address.SetPlaceHolder("https://…")
 	address.SetText(p.address)
@@ -144,50 +190,50 @@ func (p *wizard) definitionStep() fyne.CanvasObject {
 	backup.SetPlaceHolder("sha256/…")
 	backup.SetText(p.backupPin)
 	file := newFieldEntry()
-	file.SetPlaceHolder(s.w.T("ui.setup.file-path", nil))
+	file.SetPlaceHolder(w.T("ui.setup.file-path", nil))
 	file.SetText(p.file)
 	keep := func() { p.address, p.pin, p.backupPin, p.file = address.Text, pin.Text, backup.Text, file.Text }
-	s.leave = keep
+	h.keep(keep)
 
 	download := func() {
 		keep()
 		p.download()
 	}
-	next := func(string) { s.win.Canvas().FocusNext() }
+	next := func(string) { h.window().Canvas().FocusNext() }
 	address.OnSubmitted, pin.OnSubmitted = next, next
 	backup.OnSubmitted = func(string) { download() }
 	file.OnSubmitted = func(string) { keep(); p.importFile() }
 
 	form := container.New(layout.NewFormLayout(),
-		widget.NewLabel(s.w.T("ui.setup.address", nil)), address,
-		widget.NewLabel(s.w.T("ui.setup.pin", nil)), pin,
-		widget.NewLabel(s.w.T("ui.setup.backup-pin", nil)), backup)
-	downloadButton := newKeyButton(s.w.T("ui.setup.download", nil), download)
+		widget.NewLabel(w.T("ui.setup.address", nil)), address,
+		widget.NewLabel(w.T("ui.setup.pin", nil)), pin,
+		widget.NewLabel(w.T("ui.setup.backup-pin", nil)), backup)
+	downloadButton := newKeyButton(w.T("ui.setup.download", nil), download)
 	downloadButton.Importance = widget.HighImportance
-	if s.opts.Setup.Download == nil {
+	if h.downloader() == nil {
 		downloadButton.Disable()
 	}
-	choose := newKeyButton(s.w.T("ui.seal.photo-choose", nil), func() { keep(); p.chooseFile() })
-	importButton := newKeyButton(s.w.T("ui.setup.import", nil), func() { keep(); p.importFile() })
+	choose := newKeyButton(w.T("ui.seal.photo-choose", nil), func() { keep(); p.chooseFile() })
+	importButton := newKeyButton(w.T("ui.setup.import", nil), func() { keep(); p.importFile() })
 	body := container.NewVBox(
-		bold(s.w.T("ui.setup.from-server", nil)), form, container.NewHBox(downloadButton),
+		bold(w.T("ui.setup.from-server", nil)), form, container.NewHBox(downloadButton),
 		widget.NewSeparator(),
-		bold(s.w.T("ui.setup.from-file", nil)),
+		bold(w.T("ui.setup.from-file", nil)),
 		container.NewBorder(nil, nil, nil, container.NewHBox(choose, importButton), file))
-	s.focus = address
+	h.focusOn(address)
 	if p.file != "" && p.address == "" {
-		s.focus = file
+		h.focusOn(file)
 	}
-	return p.frame(1, s.w.T("ui.setup.definition", nil), s.w.T("ui.setup.definition.intro", nil),
+	return p.frame(1, w.T("ui.setup.definition", nil), p.t("ui.setup.definition.intro", nil),
 		container.NewVScroll(body))
 }
 
 // download fetches the definition and opens it, off the UI goroutine.
 func (p *wizard) download() {
-	s := p.s
+	h, w := p.h, p.h.lang()
 	url := strings.TrimSpace(p.address)
 	if url == "" {
-		p.fail(s.w.T("ui.setup.address-required", nil), nil)
+		p.fail(w.T("ui.setup.address-required", nil), nil)
 		return
 	}
 	var pins []string
@@ -196,13 +242,14 @@ func (p *wizard) download() {
 			pins = append(pins, pin)
 		}
 	}
+	fetch := h.downloader()
 	var signed []byte
-	s.ops.do(func() (err error) {
-		signed, err = s.opts.Setup.Download(s.ctx, url, pins)
+	h.jobs().do(func() (err error) {
+		signed, err = fetch(h.context(), url, pins)
 		return err
 	}, func(err error) {
 		if err != nil {
-			p.fail(s.w.T("ui.setup.download-failed", nil), err)
+			p.fail(h.lang().T("ui.setup.download-failed", nil), err)
 			return
 		}
 		p.open(signed)
@@ -211,10 +258,10 @@ func (p *wizard) download() {
 
 // chooseFile opens the file picker on JSON files.
 func (p *wizard) chooseFile() {
-	s := p.s
+	h := p.h
 	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
 		if err != nil {
-			p.fail(s.w.T("ui.setup.file-failed", nil), err)
+			p.fail(h.lang().T("ui.setup.file-failed", nil), err)
 			return
 		}
 		if rc == nil {
@@ -223,7 +270,7 @@ func (p *wizard) chooseFile() {
 		p.file = rc.URI().Path()
 		_ = rc.Close()
 		p.importFile()
-	}, s.win)
+	}, h.window())
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".JSON"}))
 	d.Resize(fyne.NewSize(900, 600))
 	d.Show()
@@ -232,19 +279,19 @@ func (p *wizard) chooseFile() {
 // importFile reads the definition from the file named, off the UI
 // goroutine.
 func (p *wizard) importFile() {
-	s := p.s
+	h := p.h
 	path := strings.TrimSpace(p.file)
 	if path == "" {
-		p.fail(s.w.T("ui.setup.file-required", nil), nil)
+		p.fail(h.lang().T("ui.setup.file-required", nil), nil)
 		return
 	}
 	var signed []byte
-	s.ops.do(func() (err error) {
+	h.jobs().do(func() (err error) {
 		signed, err = readBounded(path, election.MaxDefinitionSize)
 		return err
 	}, func(err error) {
 		if err != nil {
-			p.fail(s.w.T("ui.setup.file-failed", nil), err)
+			p.fail(h.lang().T("ui.setup.file-failed", nil), err)
 			return
 		}
 		p.open(signed)
@@ -272,13 +319,13 @@ func readBounded(path string, max int64) ([]byte, error) {
 // goes on to the fingerprint: whether that key is the commission's is
 // what the printed fingerprint decides.
 func (p *wizard) open(signed []byte) {
-	s := p.s
+	h := p.h
 	var def *election.Definition
 	var fingerprint string
 	var keyID string
-	s.ops.do(func() error {
+	h.jobs().do(func() error {
 		var err error
-		if def, fingerprint, err = station.OpenDefinition(signed); err != nil {
+		if def, fingerprint, err = provision.OpenDefinition(signed); err != nil {
 			return err
 		}
 		key, err := seal.ParsePublicKey(def.Election.Keys.Definition)
@@ -286,7 +333,7 @@ func (p *wizard) open(signed []byte) {
 		return err
 	}, func(err error) {
 		if err != nil {
-			p.fail(s.w.T("ui.setup.definition-invalid", nil), err)
+			p.fail(h.lang().T("ui.setup.definition-invalid", nil), err)
 			return
 		}
 		if p.def == nil || p.def.Election.ID != def.Election.ID {
@@ -295,17 +342,17 @@ func (p *wizard) open(signed []byte) {
 		p.signed, p.def, p.fingerprint, p.keyID = signed, def, fingerprint, keyID
 		p.typedFingerprint = ""
 		p.ok()
-		s.show("setup-fingerprint", p.fingerprintStep)
+		h.show("setup-fingerprint", p.fingerprintStep)
 	})
 }
 
 // fingerprintStep shows the fingerprint of the key that signed the
 // definition, large, and has the operator type the printed one.
 func (p *wizard) fingerprintStep() fyne.CanvasObject {
-	s := p.s
+	h, w := p.h, p.h.lang()
 	def := p.def
-	about := s.w.T("ui.setup.election", map[string]any{"Name": s.w.name(def.Election.Name), "Date": def.Election.Date,
-		"Stations": s.w.Int(len(def.Stations))})
+	about := w.T("ui.setup.election", map[string]any{"Name": w.name(def.Election.Name), "Date": def.Election.Date,
+		"Stations": w.Int(len(def.Stations))})
 	groups := strings.Fields(p.fingerprint)
 	half := (len(groups) + 1) / 2
 	large := container.NewVBox()
@@ -326,39 +373,47 @@ func (p *wizard) fingerprintStep() fyne.CanvasObject {
 	typed.SetPlaceHolder("XXXX XXXX XXXX …")
 	typed.SetText(p.typedFingerprint)
 	typed.TextStyle = fyne.TextStyle{Monospace: true}
-	s.leave = func() { p.typedFingerprint = typed.Text }
+	h.keep(func() { p.typedFingerprint = typed.Text })
 	check := func() {
 		p.typedFingerprint = typed.Text
 		p.checkFingerprint()
 	}
 	typed.OnSubmitted = func(string) { check() }
-	next := newKeyButton(s.w.T("ui.setup.next", nil), check)
+	next := newKeyButton(w.T("ui.setup.next", nil), check)
 	next.Importance = widget.HighImportance
-	s.onNext(check)
-	back := newKeyButton(s.w.T("ui.setup.back", nil), func() { p.ok(); s.show("setup-definition", p.definitionStep) })
-	body := container.NewVBox(bold(about), widget.NewLabel(s.w.T("ui.setup.fingerprint.shown", nil)),
+	h.onNext(check)
+	back := newKeyButton(w.T("ui.setup.back", nil), func() { p.ok(); h.show("setup-definition", p.definitionStep) })
+	body := container.NewVBox(bold(about), widget.NewLabel(w.T("ui.setup.fingerprint.shown", nil)),
 		container.NewCenter(shown), widget.NewSeparator(),
-		bold(s.w.T("ui.setup.fingerprint.typed", nil)), typed)
-	s.focus = typed
-	return p.frame(2, s.w.T("ui.setup.fingerprint", nil), s.w.T("ui.setup.fingerprint.intro", nil),
+		bold(w.T("ui.setup.fingerprint.typed", nil)), typed)
+	h.focusOn(typed)
+	return p.frame(2, w.T("ui.setup.fingerprint", nil), w.T("ui.setup.fingerprint.intro", nil),
 		container.NewVScroll(body), back, next)
 }
 
 // checkFingerprint compares the typed fingerprint with the definition's
-// key before anything else is asked; Provision checks it again.
+// key before anything else is asked; the provisioning checks it again.
 func (p *wizard) checkFingerprint() {
-	s := p.s
+	w := p.h.lang()
 	if strings.TrimSpace(p.typedFingerprint) == "" {
-		p.fail(s.w.T("ui.setup.fingerprint-required", nil), nil)
+		p.fail(w.T("ui.setup.fingerprint-required", nil), nil)
 		return
 	}
 	if !seal.MatchesFingerprint(p.typedFingerprint, p.keyID) {
-		p.fail(s.w.T("ui.setup.fingerprint-mismatch", nil), nil)
+		p.fail(w.T("ui.setup.fingerprint-mismatch", nil), nil)
 		return
 	}
 	p.ok()
-	s.show("setup-station", p.stationStep)
+	p.showUnit()
 }
+
+// showUnit shows step 3: what the laptop is bound to.
+func (p *wizard) showUnit() {
+	p.h.show(p.h.unitScreen(), func() fyne.CanvasObject { return p.h.unitStep(p) })
+}
+
+// showPerson shows step 4: who provisions the laptop, and the PIN.
+func (p *wizard) showPerson() { p.h.show(p.h.personScreen(), p.personStep) }
 
 // pickItem is one line of a list to choose from.
 type pickItem struct{ code, text string }
@@ -456,338 +511,208 @@ func (k *picker) view(title string) fyne.CanvasObject {
 	return container.NewBorder(container.NewVBox(bold(title), k.filter), nil, nil, nil, k.list)
 }
 
-// countingCentre stands in the list of voting centres for the
-// municipality's counting centre, which is in none.
-const countingCentre = "\x00counting"
-
-// stationStep chooses the municipality, the voting centre and the
-// station from the definition.
-func (p *wizard) stationStep() fyne.CanvasObject {
-	s := p.s
-	def := p.def
-	chosen := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	chosen.Wrapping = fyne.TextWrapWord
-	next := newKeyButton(s.w.T("ui.setup.next", nil), nil)
-	next.Importance = widget.HighImportance
-
-	var municipalities, centres, stations *picker
-	showChosen := func() {
-		st, ok := def.Station(p.station)
-		if !ok {
-			chosen.SetText(s.w.T("ui.setup.station.none", nil))
-			next.Disable()
-			return
-		}
-		chosen.SetText(s.w.T("ui.setup.station.chosen", map[string]any{"Code": st.Code, "Name": st.Name,
-			"Registered": s.w.Int(st.Registered)}))
-		next.Enable()
-	}
-	fillStations := func() {
-		var items []pickItem
-		for _, st := range def.Stations {
-			if st.Municipality != p.municipality || p.centre == "" {
-				continue
-			}
-			if p.centre == countingCentre && st.Kind == election.Counting || st.Kind == election.Polling && st.Centre == p.centre {
-				items = append(items, pickItem{st.Code, st.Code + "  " + st.Name})
-			}
-		}
-		stations.set(items, p.station)
-	}
-	fillCentres := func() {
-		var items []pickItem
-		counting := false
-		for _, st := range def.Stations {
-			counting = counting || st.Municipality == p.municipality && st.Kind == election.Counting
-		}
-		if counting {
-			items = append(items, pickItem{countingCentre, s.w.T("ui.setup.counting-centre", nil)})
-		}
-		for _, c := range def.VotingCentres {
-			if c.Municipality == p.municipality {
-				items = append(items, pickItem{c.Code, c.Code + "  " + c.Name})
-			}
-		}
-		centres.set(items, p.centre)
-	}
-	municipalities = newPicker(s.w.T("ui.setup.filter", nil), func(code string) {
-		if code != p.municipality {
-			p.municipality, p.centre, p.station = code, "", ""
-			centres.filter.SetText("")
-			stations.filter.SetText("")
-		}
-		fillCentres()
-		fillStations()
-		showChosen()
-		s.win.Canvas().Focus(centres.filter)
-	})
-	centres = newPicker(s.w.T("ui.setup.filter", nil), func(code string) {
-		if code != p.centre {
-			p.centre, p.station = code, ""
-			stations.filter.SetText("")
-		}
-		fillStations()
-		showChosen()
-		s.win.Canvas().Focus(stations.filter)
-	})
-	stations = newPicker(s.w.T("ui.setup.filter", nil), func(code string) {
-		p.station = code
-		showChosen()
-		s.win.Canvas().Focus(next)
-	})
+// municipalityItems are the definition's municipalities as lines to
+// choose from.
+func municipalityItems(w words, def *election.Definition) []pickItem {
 	var items []pickItem
 	for _, m := range def.Municipalities {
-		items = append(items, pickItem{m.Code, m.Code + "  " + s.w.name(m.Name)})
+		items = append(items, pickItem{m.Code, m.Code + "  " + w.name(m.Name)})
 	}
-	municipalities.set(items, p.municipality)
-	fillCentres()
-	fillStations()
-	showChosen()
-
-	goOn := func() {
-		if _, ok := def.Station(p.station); !ok {
-			return
-		}
-		p.ok()
-		s.show("setup-chair", p.chairStep)
-	}
-	next.OnTapped = goOn
-	s.onNext(goOn)
-	back := newKeyButton(s.w.T("ui.setup.back", nil), func() { p.ok(); s.show("setup-fingerprint", p.fingerprintStep) })
-	lists := container.NewGridWithColumns(3,
-		municipalities.view(s.w.T("ui.setup.municipality", nil)),
-		centres.view(s.w.T("ui.setup.centre", nil)),
-		stations.view(s.w.T("ui.setup.station", nil)))
-	s.focus = municipalities.filter
-	switch {
-	case p.station != "":
-		s.focus = next
-	case p.centre != "" || p.municipality != "" && len(centres.items) > 0:
-		s.focus = centres.filter
-	}
-	body := container.NewBorder(nil, chosen, nil, nil, lists)
-	return p.frame(3, s.w.T("ui.setup.station", nil), s.w.T("ui.setup.station.intro", nil), body, back, next)
+	return items
 }
 
-// chairStep takes the chair's name and the PIN, twice, after saying what
-// a PIN must be.
-func (p *wizard) chairStep() fyne.CanvasObject {
-	s := p.s
+// personStep takes the name of who provisions the laptop and the PIN,
+// twice, after saying what a PIN must be.
+func (p *wizard) personStep() fyne.CanvasObject {
+	h, w := p.h, p.h.lang()
 	name := newFieldEntry()
-	name.SetText(p.chair)
+	name.SetText(p.person)
 	if name.Text == "" {
-		name.SetText(s.user)
+		name.SetText(h.offeredName())
 	}
 	pin := newPINEntry()
-	pin.SetText(p.chairPIN)
+	pin.SetText(p.personPIN)
 	repeat := newPINEntry()
-	repeat.SetText(p.chairRepeat)
-	keep := func() { p.chair, p.chairPIN, p.chairRepeat = name.Text, pin.Text, repeat.Text }
-	s.leave = keep
+	repeat.SetText(p.repeat)
+	keep := func() { p.person, p.personPIN, p.repeat = name.Text, pin.Text, repeat.Text }
+	h.keep(keep)
 	provision := func() {
 		keep()
 		p.provision()
 	}
-	next := func(string) { s.win.Canvas().FocusNext() }
+	next := func(string) { h.window().Canvas().FocusNext() }
 	name.OnSubmitted, pin.OnSubmitted = next, next
 	repeat.OnSubmitted = func(string) { provision() }
-	button := newKeyButton(s.w.T("ui.setup.provision", nil), provision)
+	button := newKeyButton(w.T("ui.setup.provision", nil), provision)
 	button.Importance = widget.HighImportance
-	s.onNext(provision)
-	back := newKeyButton(s.w.T("ui.setup.back", nil), func() { keep(); p.ok(); s.show("setup-station", p.stationStep) })
+	h.onNext(provision)
+	back := newKeyButton(w.T("ui.setup.back", nil), func() { keep(); p.ok(); p.showUnit() })
 
-	st, _ := p.def.Station(p.station)
 	form := container.New(layout.NewFormLayout(),
-		widget.NewLabel(s.w.T("ui.setup.chair", nil)), name,
-		widget.NewLabel(s.w.T("ui.seal.pin", nil)), pin,
-		widget.NewLabel(s.w.T("ui.setup.pin-repeat", nil)), repeat)
-	rule := wrapped(s.w.T("ui.setup.pin-rule", map[string]any{"Min": seal.MinPINLength}), widget.WarningImportance)
-	body := container.NewVBox(bold(s.w.T("ui.setup.station.chosen", map[string]any{"Code": st.Code, "Name": st.Name,
-		"Registered": s.w.Int(st.Registered)})), rule, form)
-	s.focus = name
+		widget.NewLabel(p.t("ui.setup.chair", nil)), name,
+		widget.NewLabel(w.T("ui.seal.pin", nil)), pin,
+		widget.NewLabel(w.T("ui.setup.pin-repeat", nil)), repeat)
+	rule := wrapped(w.T("ui.setup.pin-rule", map[string]any{"Min": seal.MinPINLength}), widget.WarningImportance)
+	chosen, _ := h.unitChosen(p)
+	body := container.NewVBox(bold(chosen), rule, form)
+	h.focusOn(name)
 	if name.Text != "" {
-		s.focus = pin
+		h.focusOn(pin)
 	}
-	return p.frame(4, s.w.T("ui.setup.chair-step", nil), s.w.T("ui.setup.chair.intro", nil),
+	return p.frame(4, p.t("ui.setup.chair-step", nil), p.t("ui.setup.chair.intro", nil),
 		container.NewVScroll(body), back, button)
 }
 
-// provision checks the chair's PIN, then provisions the laptop and
+// provision checks the name and the PIN, then provisions the laptop and
 // unlocks the new key for the enrollment, off the UI goroutine.
 func (p *wizard) provision() {
-	s := p.s
-	chair := strings.TrimSpace(p.chair)
-	switch err := seal.CheckPINStrength(p.chairPIN); {
-	case chair == "":
-		p.fail(s.w.T("ui.begin.name-required", nil), nil)
+	h, w := p.h, p.h.lang()
+	person := strings.TrimSpace(p.person)
+	switch err := seal.CheckPINStrength(p.personPIN); {
+	case person == "":
+		p.fail(w.T("ui.begin.name-required", nil), nil)
 		return
 	case err != nil:
-		p.chairPIN, p.chairRepeat = "", ""
-		p.fail(s.w.problem(err), nil)
+		p.personPIN, p.repeat = "", ""
+		p.fail(h.problemText(err), nil)
 		return
-	case p.chairPIN != p.chairRepeat:
-		p.chairPIN, p.chairRepeat = "", ""
-		p.fail(s.w.T("ui.setup.pin-differs", nil), nil)
+	case p.personPIN != p.repeat:
+		p.personPIN, p.repeat = "", ""
+		p.fail(w.T("ui.setup.pin-differs", nil), nil)
 		return
 	}
-	secret := []byte(p.chairPIN)
-	p.chairPIN, p.chairRepeat = "", ""
-	req := station.ProvisionRequest{Definition: p.signed, Fingerprint: p.typedFingerprint, Station: p.station,
-		PIN: secret, By: chair}
+	secret := []byte(p.personPIN)
+	p.personPIN, p.repeat = "", ""
 	var (
-		svc   *station.Service
-		store station.Store
+		apply func()
 		key   *seal.PrivateKey
-		def   *election.Definition
-		me    *election.Station
 	)
-	s.setContent(container.NewCenter(widget.NewLabel(s.w.T("ui.setup.provisioning", nil))))
-	s.ops.do(func() error {
+	h.setContent(container.NewCenter(widget.NewLabel(p.t("ui.setup.provisioning", nil))))
+	h.jobs().do(func() (err error) {
 		defer clear(secret)
-		var err error
-		if svc, store, err = s.opts.Setup.Provision(s.ctx, req); err != nil {
-			return err
-		}
-		if def, me, err = svc.Scope(s.ctx); err != nil {
-			return err
-		}
-		key, err = svc.Unlock(s.ctx, secret)
+		apply, key, err = h.provisionLaptop(p, person, secret)
 		return err
 	}, func(err error) {
-		if svc != nil {
-			// Provisioned, even if the key did not open: the station exists.
-			s.svc, s.def, s.me = svc, def, me
-			if store != nil {
-				s.store = store
-			}
+		if apply != nil {
+			apply() // provisioned, even if the key did not open
 		}
 		switch {
-		case err != nil && svc == nil:
-			p.fail(s.w.problem(err), nil)
+		case err != nil && apply == nil:
+			p.fail(h.problemText(err), nil)
 			return
 		case err != nil:
-			s.fail(err)
-			s.showHome()
+			h.failed(err)
+			h.skipEnroll()
 			return
 		}
-		s.user = chair
 		p.key = key
-		if s.opts.Outbox != nil {
-			s.opts.Outbox.SetKey(key)
-		}
+		h.keyReady(key)
 		p.ok()
-		s.show("setup-enroll", p.enrollStep)
+		h.show("setup-enroll", p.enrollStep)
 	})
 }
 
 // enrollStep is the last step: the one-time code, or later.
 func (p *wizard) enrollStep() fyne.CanvasObject {
-	return p.s.enrollScreen(p, p.key)
+	return enrollScreen(p, p.key)
 }
 
-// enrollScreen binds the station's key at the commission with the
-// printed one-time code. In the wizard the key is open already; from
-// home the chair's PIN opens it.
-func (s *Station) enrollScreen(p *wizard, key *seal.PrivateKey) fyne.CanvasObject {
-	if p == nil {
-		p = &wizard{s: s}
-	}
+// enrollScreen binds the laptop's key at the commission with the printed
+// one-time code. In the wizard the key is open already; from the screens
+// the PIN opens it.
+func enrollScreen(p *wizard, key *seal.PrivateKey) fyne.CanvasObject {
+	h, w := p.h, p.h.lang()
 	code := newFieldEntry()
 	code.SetPlaceHolder("XXXXX-XXXXX-XXXXX")
 	code.TextStyle = fyne.TextStyle{Monospace: true}
 	code.SetText(p.code)
-	s.leave = func() { p.code = code.Text }
+	h.keep(func() { p.code = code.Text })
 	var pin *fieldEntry
 	enroll := func() {
 		p.code = code.Text
 		p.enroll(code.Text, pin, key)
 	}
-	later := newKeyButton(s.w.T("ui.setup.enroll-later", nil), func() { p.ok(); s.showHome() })
-	button := newKeyButton(s.w.T("ui.setup.enroll", nil), enroll)
+	later := newKeyButton(p.t("ui.setup.enroll-later", nil), func() { p.ok(); h.skipEnroll() })
+	button := newKeyButton(w.T("ui.setup.enroll", nil), enroll)
 	button.Importance = widget.HighImportance
-	form := container.New(layout.NewFormLayout(), widget.NewLabel(s.w.T("ui.setup.code", nil)), code)
+	form := container.New(layout.NewFormLayout(), widget.NewLabel(w.T("ui.setup.code", nil)), code)
 	if key == nil {
 		pin = newPINEntry()
 		pin.OnSubmitted = func(string) { enroll() }
-		code.OnSubmitted = func(string) { s.win.Canvas().FocusNext() }
-		form.Add(widget.NewLabel(s.w.T("ui.seal.pin", nil)))
+		code.OnSubmitted = func(string) { h.window().Canvas().FocusNext() }
+		form.Add(widget.NewLabel(w.T("ui.seal.pin", nil)))
 		form.Add(pin)
 	} else {
 		code.OnSubmitted = func(string) { enroll() }
 	}
-	s.onNext(enroll)
+	h.onNext(enroll)
 	box := container.NewVBox()
-	if s.me != nil {
-		box.Add(bold(s.w.T("ui.header.station", map[string]any{"Code": s.me.Code, "Name": s.me.Name})))
+	if heading := h.unitHeading(); heading != "" {
+		box.Add(bold(heading))
 	}
 	if key != nil {
-		box.Add(wrapped(s.w.T("ui.setup.provisioned", nil), widget.SuccessImportance))
-		box.Add(widget.NewLabelWithStyle(s.w.T("ui.setup.station-key", map[string]any{"Fingerprint": seal.Fingerprint(key.ID())}),
+		box.Add(wrapped(p.t("ui.setup.provisioned", nil), widget.SuccessImportance))
+		box.Add(widget.NewLabelWithStyle(p.t("ui.setup.station-key", map[string]any{"Fingerprint": seal.Fingerprint(key.ID())}),
 			fyne.TextAlignLeading, fyne.TextStyle{Monospace: true}))
 	}
 	box.Add(form)
-	if s.opts.Setup == nil || s.opts.Setup.Enroll == nil {
+	if h.enroller() == nil {
 		button.Disable()
 	}
-	s.focus = code
-	intro := s.w.T("ui.setup.enroll.intro", nil)
+	h.focusOn(code)
+	intro := p.t("ui.setup.enroll.intro", nil)
 	if p.key == nil && key == nil {
-		// From home: not a step of the wizard.
-		top := container.NewVBox(bold(s.w.T("ui.setup.enroll-title", nil)), wrapped(intro, widget.MediumImportance),
+		// From the screens: not a step of the wizard.
+		top := container.NewVBox(bold(w.T("ui.setup.enroll-title", nil)), wrapped(intro, widget.MediumImportance),
 			widget.NewSeparator())
-		bottom := container.NewVBox(widget.NewSeparator(), p.message(), container.NewHBox(button, s.homeButton()))
+		bottom := container.NewVBox(widget.NewSeparator(), p.message(), container.NewHBox(button, h.backHome()))
 		return container.NewPadded(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(box)))
 	}
-	return p.frame(5, s.w.T("ui.setup.enroll-title", nil), intro, container.NewVScroll(box), later, button)
+	return p.frame(5, w.T("ui.setup.enroll-title", nil), intro, container.NewVScroll(box), later, button)
 }
 
 // enroll sends the enrollment, off the UI goroutine; pin is nil when the
 // key is open already.
 func (p *wizard) enroll(code string, pin *fieldEntry, key *seal.PrivateKey) {
-	s := p.s
+	h, w := p.h, p.h.lang()
 	code = strings.TrimSpace(code)
 	if code == "" {
-		p.fail(s.w.T("ui.setup.code-required", nil), nil)
+		p.fail(w.T("ui.setup.code-required", nil), nil)
 		return
 	}
 	var secret []byte
 	if key == nil {
 		if pin == nil || pin.Text == "" {
-			p.fail(s.w.T("ui.seal.pin-required", nil), nil)
+			p.fail(w.T("ui.seal.pin-required", nil), nil)
 			return
 		}
 		secret = []byte(pin.Text)
 		pin.SetText("")
 	}
-	s.ops.do(func() error {
+	send := h.enroller()
+	h.jobs().do(func() error {
 		defer clear(secret)
 		if key == nil {
-			k, err := s.svc.Unlock(s.ctx, secret)
+			k, err := h.unlockKey(h.context(), secret)
 			if err != nil {
 				return err
 			}
 			key = k
-			if s.opts.Outbox != nil {
-				s.opts.Outbox.SetKey(k)
-			}
+			h.keyReady(k)
 		}
-		return s.opts.Setup.Enroll(s.ctx, key, code)
+		return send(h.context(), key, code)
 	}, func(err error) {
 		var soon *seal.TooSoonError
 		switch {
 		case errors.Is(err, seal.ErrWrongPIN) || errors.As(err, &soon):
-			p.fail(s.w.problem(err), nil)
+			p.fail(h.problemText(err), nil)
 			return
 		case err != nil:
-			p.fail(s.w.T("ui.setup.enroll-failed", nil), err)
+			p.fail(p.t("ui.setup.enroll-failed", nil), err)
 			return
 		}
 		p.ok()
 		p.code = ""
-		if s.opts.Outbox != nil {
-			s.opts.Outbox.Wake()
-		}
-		s.showHome()
-		showMessage(s, s.w.T("ui.setup.enroll-title", nil), s.w.T("ui.setup.enrolled", nil))
+		h.enrolled()
 	})
 }

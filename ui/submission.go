@@ -149,6 +149,11 @@ func (s *Supervisor) submissionView(sub *review.Submission) fyne.CanvasObject {
 	side.Add(widget.NewSeparator())
 	side.Add(s.decisionsView(sub))
 	back := s.back()
+	if n := len(sub.Decisions); sub.Head && n > 0 && sub.Decisions[n-1].Refused != nil {
+		// The commission refused the latest decision: a new one is signed below.
+		side.Add(alertBox(wrapped(w.T("ui.sup.decide-again", map[string]any{"Reason": sub.Decisions[n-1].Refused.Reason}),
+			widget.DangerImportance)))
+	}
 	if sub.Head {
 		side.Add(s.decideView(sub))
 	} else {
@@ -276,21 +281,17 @@ func (s *Supervisor) decisionsView(sub *review.Submission) fyne.CanvasObject {
 	if len(sub.Decisions) == 0 {
 		box.Add(widget.NewLabel(w.T("ui.sup.decisions-none", nil)))
 	}
-	refused := map[string]string{}
-	for _, r := range s.sync.Refused {
-		refused[r.Digest] = r.Reason
-	}
 	for _, d := range sub.Decisions {
 		text := w.T("ui.sup.verdict."+string(d.Verdict), nil) + " · " + w.DateTime(d.DecidedAt.Local())
 		if d.Reason != "" {
 			text += " · " + d.Reason
 		}
 		var status *widget.Label
-		switch reason, isRefused := refused[d.Digest]; {
+		switch {
 		case d.Delivered:
 			status = wrapped(w.T("ui.sup.decision-delivered", map[string]any{"Time": w.DateTime(d.ReceivedAt.Local())}), widget.SuccessImportance)
-		case isRefused:
-			status = wrapped(w.T("ui.sup.decision-refused", map[string]any{"Reason": reason}), widget.DangerImportance)
+		case d.Refused != nil:
+			status = wrapped(w.T("ui.sup.decision-refused", map[string]any{"Reason": d.Refused.Reason}), widget.DangerImportance)
 		default:
 			status = wrapped(w.T("ui.sup.decision-queued", nil), widget.WarningImportance)
 		}

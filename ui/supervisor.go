@@ -26,6 +26,10 @@ type SupervisorOptions struct {
 	Version string
 	// Now is the clock the age of the data is told by; time.Now when nil.
 	Now func() time.Time
+	// Setup lets the screens provision a laptop that is not bound to a
+	// municipality yet, and enroll it. Without it the screen only says
+	// how to provision from the command line.
+	Setup *SupervisorSetup
 }
 
 // SupervisorSyncStatus is the supervisor's sync as the screens show it;
@@ -34,7 +38,10 @@ type SupervisorSyncStatus struct {
 	Known    bool // false until the worker has reported once
 	Online   bool
 	NeedsKey bool // the worker waits for the supervisor's PIN to log in
-	Syncing  bool // a fetch or a send is on the wire now
+	// NotEnrolled: the worker waits for the enrollment; it tries nothing
+	// before.
+	NotEnrolled bool
+	Syncing     bool // a fetch or a send is on the wire now
 	// FetchedAt is when the overview was last fetched (zero: not in this run).
 	FetchedAt time.Time
 	// Decisions waiting to be sent; Refused are those the commission
@@ -68,6 +75,7 @@ type Supervisor struct {
 
 	rebuild    func() fyne.CanvasObject
 	refresh    func() // reloads the screen of the moment from the store
+	leave      func() // keeps what the screen of the moment holds
 	focus      fyne.Focusable
 	screenName string
 	screen     int
@@ -76,10 +84,14 @@ type Supervisor struct {
 	sync SupervisorSyncStatus
 	// filter is the dashboard's, kept while the supervisor opens a station.
 	filter review.Filter
+	// justEnrolled makes the next dashboard say that the enrollment
+	// succeeded.
+	justEnrolled bool
 }
 
 // NewSupervisor makes the supervisor's screens in the window; nothing
-// shows before Start.
+// shows before Start. svc is nil on a laptop that has no supervisor's
+// record yet: the screens then start with the provisioning.
 func NewSupervisor(a fyne.App, win fyne.Window, svc *review.Service, opts SupervisorOptions) *Supervisor {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -99,8 +111,13 @@ func supLocalizer(tag string) *i18n.Localizer {
 }
 
 // Start loads the supervisor's municipality, verifying the stored
-// definition off the UI goroutine, and shows the dashboard.
+// definition off the UI goroutine, and shows the dashboard; or, on a
+// laptop not provisioned yet, the provisioning.
 func (s *Supervisor) Start() {
+	if s.svc == nil {
+		s.startSetup()
+		return
+	}
 	s.setContent(widget.NewLabel(s.w.T("ui.loading", nil)))
 	var def *election.Definition
 	var muni *election.Municipality
@@ -108,12 +125,15 @@ func (s *Supervisor) Start() {
 		def, muni, err = s.svc.Scope(s.ctx)
 		return err
 	}, func(err error) {
-		if err != nil {
+		switch {
+		case errors.Is(err, review.ErrNotProvisioned):
+			s.startSetup()
+		case err != nil:
 			s.show("problem", func() fyne.CanvasObject { return wrapped(s.problem(err), widget.DangerImportance) })
-			return
+		default:
+			s.def, s.muni = def, muni
+			s.showDashboard()
 		}
-		s.def, s.muni = def, muni
-		s.showDashboard()
 	})
 }
 
@@ -130,6 +150,7 @@ func (s *Supervisor) SetSyncStatus(st SupervisorSyncStatus) {
 		s.bar.update()
 		if !before.FetchedAt.Equal(st.FetchedAt) || before.Decisions != st.Decisions || before.Known != st.Known ||
 			before.Online != st.Online || before.NeedsKey != st.NeedsKey || len(before.Refused) != len(st.Refused) ||
+			before.NotEnrolled != st.NotEnrolled ||
 			(before.Syncing && !st.Syncing) { // a pass ended: what it fetched is stored
 			if s.refresh != nil {
 				s.refresh()
@@ -147,6 +168,9 @@ func (s *Supervisor) barState() barState {
 		out.Next = w.T("ui.sync.next-try", map[string]any{"Time": clock(st.NextTry)})
 	}
 	switch {
+	case st.NotEnrolled:
+		out.Known = false // nothing was tried
+		out.Note = w.T("ui.sup.sync.not-enrolled", nil)
 	case st.NeedsKey:
 		out.Note = w.T("ui.sup.sync.needs-pin", nil)
 	case len(st.Refused) > 0:
@@ -159,7 +183,7 @@ func (s *Supervisor) barState() barState {
 // window's title (ui.sup.screen.*).
 func (s *Supervisor) show(name string, build func() fyne.CanvasObject) {
 	s.screenName = name
-	s.rebuild, s.refresh, s.focus = build, nil, nil
+	s.rebuild, s.refresh, s.leave, s.focus = build, nil, nil, nil
 	s.screen++
 	s.win.Canvas().RemoveShortcut(shortcutNext)
 	s.setContent(build())
@@ -209,6 +233,9 @@ func (s *Supervisor) header() fyne.CanvasObject {
 func (s *Supervisor) setLanguage(tag string) {
 	if tag == s.w.Tag() {
 		return
+	}
+	if s.leave != nil {
+		s.leave()
 	}
 	s.w = words{supLocalizer(tag)}
 	s.app.Preferences().SetString(prefLanguage, s.w.Tag())
@@ -300,13 +327,13 @@ func (w words) supState(st review.State) string { return w.T("ui.sup.state."+str
 
 func supStateImportance(st review.State) widget.Importance {
 	switch st {
-	case review.Conflict, review.Returned:
+	case review.Conflict, review.Returned, review.Refused:
 		return widget.DangerImportance
 	case review.Approved:
 		return widget.SuccessImportance
 	case review.Received:
 		return widget.WarningImportance
-	case review.Sealed:
+	case review.Waiting:
 		return widget.HighImportance
 	}
 	return widget.MediumImportance

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -77,6 +78,27 @@ type commissionRig struct {
 // PIN's key derivation (cheap in tests).
 func newCommissionRig(t testing.TB, dir, path string, now func() time.Time, kdf seal.KDFParams) *commissionRig {
 	t.Helper()
+	e := newCommission(t, dir, now)
+	_, signed := supElection()
+	var err error
+	e.store, err = reviewdb.Open(e.ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.store.Close() })
+	e.svc = review.New(e.store, review.Options{Now: now, KDF: kdf})
+	_, err = e.svc.Provision(e.ctx, review.ProvisionRequest{Definition: signed, Fingerprint: electiontest.Fingerprint(),
+		Municipality: e.muni, PIN: []byte(testPIN), By: "Drita Berisha"})
+	require.NoError(t, err)
+	e.key, err = e.svc.Unlock(e.ctx, []byte(testPIN))
+	require.NoError(t, err)
+	require.NoError(t, e.enrollSupervisor(e.ctx, e.key, e.codes["supervisor/"+e.muni]))
+	e.token = e.login()
+	return e
+}
+
+// newCommission is the commission alone, with its codes issued: no
+// supervisor on this laptop yet.
+func newCommission(t testing.TB, dir string, now func() time.Time) *commissionRig {
+	t.Helper()
 	ctx := context.Background()
 	def, signed := supElection()
 	cstore, err := commissionlite.Open(ctx, dir+"/tallyd.db")
@@ -98,23 +120,53 @@ func newCommissionRig(t testing.TB, dir, path string, now func() time.Time, kdf 
 	srv, err := server.New(server.Config{Service: e.comm})
 	require.NoError(t, err)
 	e.srv = srv.Handler()
-
-	e.store, err = reviewdb.Open(ctx, path)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = e.store.Close() })
-	e.svc = review.New(e.store, review.Options{Now: now, KDF: kdf})
-	_, err = e.svc.Provision(ctx, review.ProvisionRequest{Definition: signed, Fingerprint: electiontest.Fingerprint(),
-		Municipality: e.muni, PIN: []byte(testPIN), By: "Drita Berisha"})
-	require.NoError(t, err)
-	e.key, err = e.svc.Unlock(ctx, []byte(testPIN))
-	require.NoError(t, err)
-	req, err := e.svc.EnrollmentRequest(ctx, e.key, e.codes["supervisor/"+e.muni])
-	require.NoError(t, err)
-	_, err = e.comm.Enroll(ctx, req)
-	require.NoError(t, err)
-	require.NoError(t, e.svc.RecordEnrollment(ctx, "https://tally.test"))
-	e.token = e.login()
 	return e
+}
+
+// enrollSupervisor enrolls the supervisor's key at the commission with a
+// code, as the app's Enroll hook does over the network, and records it.
+func (e *commissionRig) enrollSupervisor(ctx context.Context, key *seal.PrivateKey, code string) error {
+	req, err := e.svc.EnrollmentRequest(ctx, key, code)
+	if err != nil {
+		return err
+	}
+	if _, err := e.comm.Enroll(ctx, req); err != nil {
+		return fmt.Errorf("the commission did not enroll this supervisor: %w", err)
+	}
+	return e.svc.RecordEnrollment(ctx, "https://tally.test")
+}
+
+// conflict sends an envelope that the commission refuses as a conflict.
+func (e *commissionRig) conflict(f *election.Form, key *seal.PrivateKey, version int, supersedes string) string {
+	e.t.Helper()
+	sub := election.Submission{Format: election.SubmissionFormat, Form: *f, Version: version, Supersedes: supersedes,
+		SealedAt: e.clock().Add(-time.Minute), Sequence: uint64(version + 10)}
+	payload, err := json.Marshal(sub)
+	require.NoError(e.t, err)
+	raw, err := seal.Sign(election.SubmissionPayloadType, payload, key)
+	require.NoError(e.t, err)
+	_, err = e.comm.Submit(e.ctx, raw)
+	require.Equal(e.t, commission.EConflict, commission.KindOf(err), "%v", err)
+	return seal.Digest(raw)
+}
+
+// fetchConflicts records the commission's list of conflicts and the
+// records of the stations it names, as the sync does.
+func (e *commissionRig) fetchConflicts() {
+	e.t.Helper()
+	o, err := review.ParseOverview(e.get("/v1/municipalities/" + e.muni + "/stations"))
+	require.NoError(e.t, err)
+	require.NoError(e.t, e.svc.RecordOverview(e.ctx, o))
+	l, err := review.ParseConflicts(e.get("/v1/municipalities/" + e.muni + "/conflicts"))
+	require.NoError(e.t, err)
+	require.NoError(e.t, e.svc.RecordConflicts(e.ctx, l))
+	m, err := e.svc.Missing(e.ctx)
+	require.NoError(e.t, err)
+	for _, code := range m.Stations {
+		r, err := review.ParseStationRecord(e.get("/v1/stations/" + code))
+		require.NoError(e.t, err)
+		require.NoError(e.t, e.svc.RecordStation(e.ctx, r))
+	}
 }
 
 // stations are the municipality's polling stations.

@@ -391,7 +391,7 @@ func TestSupervisorDecides(t *testing.T) {
 	r.win.Canvas().(fyne.Shortcutable).TypedShortcut(shortcutHome)
 	r.ui.Wait()
 	require.True(t, r.onScreen("dashboard"))
-	r.button(r.T("ui.sup.count", map[string]any{"State": r.ui.w.supState(review.Sealed), "Count": "2"}))
+	r.button(r.T("ui.sup.count", map[string]any{"State": r.ui.w.supState(review.Waiting), "Count": "2"}))
 	assert.True(t, r.shows(r.ui.w.N("ui.sup.pending", 2, nil)))
 }
 

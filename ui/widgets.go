@@ -39,7 +39,7 @@ func (e *fieldEntry) FocusLost() {
 // a spreadsheet; the rest is the entry's.
 func (e *fieldEntry) TypedKey(ev *fyne.KeyEvent) {
 	if !e.MultiLine {
-		if c := fyne.CurrentApp().Driver().CanvasForObject(e); c != nil {
+		if c := e.canvas(); c != nil {
 			switch ev.Name {
 			case fyne.KeyDown:
 				c.FocusNext()
@@ -58,12 +58,29 @@ func (e *fieldEntry) TypedKey(ev *fyne.KeyEvent) {
 // the focus, and an entry keeps what it does not know.
 func (e *fieldEntry) TypedShortcut(sc fyne.Shortcut) {
 	if isWindowShortcut(sc) {
-		if c, ok := fyne.CurrentApp().Driver().CanvasForObject(e).(fyne.Shortcutable); ok {
+		if c, ok := e.canvas().(fyne.Shortcutable); ok {
 			c.TypedShortcut(sc)
 			return
 		}
 	}
 	e.Entry.TypedShortcut(sc)
+}
+
+// canvas is the canvas the entry is on. The driver learns an object's
+// canvas only when it first lays the object out, so an entry focused on a
+// screen just shown, before its first frame, is found as the focused
+// object of its window: a key typed at once is not lost.
+func (e *fieldEntry) canvas() fyne.Canvas {
+	d := fyne.CurrentApp().Driver()
+	if c := d.CanvasForObject(e); c != nil {
+		return c
+	}
+	for _, w := range d.AllWindows() {
+		if f, ok := w.Canvas().Focused().(*fieldEntry); ok && f == e {
+			return w.Canvas()
+		}
+	}
+	return nil
 }
 
 // newPINEntry is an entry for a PIN: what is typed is hidden.

@@ -16,16 +16,22 @@ import (
 // supervisor.
 type State string
 
-// The states, from the supervisor's side.
+// The states, from the supervisor's side. A station's "sealed" form, one
+// that waits in the station's own outbox, cannot be among them: the
+// commission learns of a version only when it arrives, and then it is
+// received.
 const (
 	// NotStarted: the commission holds no version (or the station was
 	// never heard of).
 	NotStarted State = "not_started"
 	// Received: the commission holds a version and nobody decided on it.
 	Received State = "received"
-	// Sealed: this supervisor signed a decision on the latest version and
+	// Waiting: this supervisor signed a decision on the latest version and
 	// it waits in the outbox for the commission.
-	Sealed State = "sealed"
+	Waiting State = "decision_waiting"
+	// Refused: the commission refused this supervisor's latest decision on
+	// the latest version, with a reason; a new decision may be signed.
+	Refused State = "decision_refused"
 	// Approved, Returned: the latest decision on the latest version, as
 	// the commission has it.
 	Approved State = "approved"
@@ -36,11 +42,11 @@ const (
 )
 
 // States lists every state, in the order the dashboard counts them.
-var States = []State{NotStarted, Received, Sealed, Approved, Returned, Conflict}
+var States = []State{NotStarted, Received, Waiting, Refused, Approved, Returned, Conflict}
 
 // urgency orders the states of a station's forms: a station stands where
 // its most pressing form stands, and is approved only when all are.
-var urgency = map[State]int{Conflict: 0, Received: 1, Sealed: 2, Returned: 3, NotStarted: 4, Approved: 5}
+var urgency = map[State]int{Conflict: 0, Refused: 1, Received: 2, Waiting: 3, Returned: 4, NotStarted: 5, Approved: 6}
 
 // Filter narrows the dashboard's list (never its counts).
 type Filter struct {
@@ -64,7 +70,27 @@ type Dashboard struct {
 	FetchedAt        time.Time
 	Age              time.Duration
 	KeyListFetchedAt time.Time
-	Pending          int // decisions in the outbox
+	// Pending counts the decisions waiting in the outbox to be sent, the
+	// refused ones left out.
+	Pending int
+	// Refused are the decisions the commission refused that are still the
+	// latest made here on their form: each wants a new decision.
+	Refused []RefusedDecision
+	// Conflicts counts the conflicts in the commission's list as last
+	// fetched (ConflictsFetchedAt; zero: never).
+	Conflicts          int
+	ConflictsFetchedAt time.Time
+}
+
+// RefusedDecision is a decision the commission refused, with its reason.
+type RefusedDecision struct {
+	Decision Decision
+	Refusal  Refusal
+	// Version is the version the decision is on (0 when not fetched);
+	// Head the digest of the form's latest version known, where a new
+	// decision is made.
+	Version int
+	Head    string
 }
 
 // StationRow is one station of the dashboard.
@@ -90,6 +116,9 @@ type FormRow struct {
 	Version int
 	Digest  string
 	Fetched bool // its envelope is stored here
+	// Refusal is the commission's reason for refusing the latest decision
+	// made here on the latest version (state Refused).
+	Refusal string
 }
 
 // Turnout is voters who voted (B, who signed the list) of voters
@@ -118,6 +147,8 @@ func (s *Service) Dashboard(ctx context.Context, f Filter) (*Dashboard, error) {
 		decisions []Decision
 		outbox    []OutboxItem
 		keys      *KeyList
+		refused   map[string]Refusal
+		conflicts *ConflictList
 	)
 	err = s.store.View(ctx, func(r Reader) error {
 		var err error
@@ -143,7 +174,13 @@ func (s *Service) Dashboard(ctx context.Context, f Filter) (*Dashboard, error) {
 		} else if err != nil {
 			return err
 		}
-		return nil
+		if conflicts, err = r.Conflicts(); errors.Is(err, ErrNotFound) {
+			conflicts = nil
+		} else if err != nil {
+			return err
+		}
+		refused, err = refusals(r)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -154,9 +191,27 @@ func (s *Service) Dashboard(ctx context.Context, f Filter) (*Dashboard, error) {
 			return nil, err
 		}
 	}
-	ix := newDashIndex(overview, records, envelopes, decisions, outbox)
+	// A refusal stands while its decision waits in the outbox.
+	waiting := map[string]bool{}
+	for _, it := range outbox {
+		waiting[it.Digest] = true
+	}
+	for digest := range refused {
+		if !waiting[digest] {
+			delete(refused, digest)
+		}
+	}
+	ix := newDashIndex(overview, records, envelopes, decisions, outbox, refused)
 	d := &Dashboard{Municipality: sc.municipality.Code, Name: sc.municipality.Name,
-		Counts: map[State]int{}, FormCounts: map[State]int{}, Pending: len(outbox)}
+		Counts: map[State]int{}, FormCounts: map[State]int{}}
+	for _, it := range outbox {
+		if _, no := refused[it.Digest]; !no {
+			d.Pending++
+		}
+	}
+	if conflicts != nil {
+		d.Conflicts, d.ConflictsFetchedAt = len(conflicts.Conflicts), conflicts.FetchedAt
+	}
 	for _, st := range States {
 		d.Counts[st], d.FormCounts[st] = 0, 0
 	}
@@ -175,7 +230,7 @@ func (s *Service) Dashboard(ctx context.Context, f Filter) (*Dashboard, error) {
 			fr := FormRow{Contest: ref.Contest, Form: ref.Form, State: NotStarted}
 			if fs, ok := forms[formKey{ref.Contest, ref.Form}]; ok && fs.Version > 0 {
 				fr.Version, fr.Digest = fs.Version, fs.Digest
-				fr.State = ix.state(fs)
+				fr.State, fr.Refusal = ix.state(fs)
 				_, fr.Fetched = ix.envelopes[fs.Digest]
 			}
 			if urgency[fr.State] < urgency[row.State] {
@@ -183,6 +238,10 @@ func (s *Service) Dashboard(ctx context.Context, f Filter) (*Dashboard, error) {
 			}
 			d.FormCounts[fr.State]++
 			row.Forms = append(row.Forms, fr)
+			if rd := ix.refusedOn(st.Code, ref.Contest, ref.Form); rd != nil {
+				rd.Head = fr.Digest
+				d.Refused = append(d.Refused, *rd)
+			}
 		}
 		if len(row.Forms) == 0 {
 			row.State = NotStarted
@@ -215,13 +274,17 @@ type dashIndex struct {
 	envelopes map[string]*Envelope
 	byForm    map[string]map[formKey][]*Envelope // station → form → versions, oldest first
 	latest    map[string]*Decision               // the latest decision made here on each submission
+	onForm    map[string]map[formKey]*Decision   // station → form → the latest decision made here
 	pending   map[string]bool                    // decisions in the outbox
+	refused   map[string]Refusal                 // the commission's refusals, by decision
 }
 
-func newDashIndex(o *Overview, records []StationRecord, envs []Envelope, decisions []Decision, outbox []OutboxItem) *dashIndex {
+func newDashIndex(o *Overview, records []StationRecord, envs []Envelope, decisions []Decision, outbox []OutboxItem,
+	refused map[string]Refusal) *dashIndex {
 	ix := &dashIndex{overview: map[string]*OverviewStation{}, records: map[string]*StationRecord{},
 		envelopes: map[string]*Envelope{}, byForm: map[string]map[formKey][]*Envelope{},
-		latest: map[string]*Decision{}, pending: map[string]bool{}}
+		latest: map[string]*Decision{}, onForm: map[string]map[formKey]*Decision{}, pending: map[string]bool{},
+		refused: refused}
 	if o != nil {
 		ix.fetchedAt = o.FetchedAt
 		for i := range o.Stations {
@@ -241,7 +304,12 @@ func newDashIndex(o *Overview, records []StationRecord, envs []Envelope, decisio
 		ix.byForm[e.Station][k] = append(ix.byForm[e.Station][k], e)
 	}
 	for i := range decisions { // in the order made: the last one stands
-		ix.latest[decisions[i].Submission] = &decisions[i]
+		d := &decisions[i]
+		ix.latest[d.Submission] = d
+		if ix.onForm[d.Station] == nil {
+			ix.onForm[d.Station] = map[formKey]*Decision{}
+		}
+		ix.onForm[d.Station][formKey{d.Contest, d.Form}] = d
 	}
 	for _, it := range outbox {
 		ix.pending[it.Digest] = true
@@ -268,22 +336,44 @@ func (ix *dashIndex) forms(code string) (map[formKey]FormStatus, time.Time) {
 }
 
 // state is a form's state: the commission's, unless this supervisor
-// decided on its latest version since.
-func (ix *dashIndex) state(fs FormStatus) State {
+// decided on its latest version since; with the commission's reason when
+// it refused that decision.
+func (ix *dashIndex) state(fs FormStatus) (State, string) {
 	if fs.State == ServerConflict {
-		return Conflict
+		return Conflict, ""
 	}
 	if d := ix.latest[fs.Digest]; d != nil {
+		if ref, no := ix.refused[d.Digest]; no {
+			return Refused, ref.Reason
+		}
 		switch {
 		case ix.pending[d.Digest]:
-			return Sealed
+			return Waiting, ""
 		case d.Verdict == election.Approve:
-			return Approved
+			return Approved, ""
 		default:
-			return Returned
+			return Returned, ""
 		}
 	}
-	return State(fs.State)
+	return State(fs.State), ""
+}
+
+// refusedOn is the refusal of the latest decision made here on a form,
+// nil when the commission did not refuse it.
+func (ix *dashIndex) refusedOn(station, contest string, form election.FormKind) *RefusedDecision {
+	d := ix.onForm[station][formKey{contest, form}]
+	if d == nil {
+		return nil
+	}
+	ref, no := ix.refused[d.Digest]
+	if !no {
+		return nil
+	}
+	out := &RefusedDecision{Decision: *d, Refusal: ref}
+	if e := ix.envelopes[d.Submission]; e != nil {
+		out.Version = e.Version
+	}
+	return out
 }
 
 // turnout is from the latest version of the station's first results

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"tally/app/provision"
 	"tally/app/seal"
 )
 
@@ -13,7 +14,7 @@ import (
 var (
 	// ErrFingerprintMismatch refuses a definition signed by another key
 	// than the one whose fingerprint the commission printed.
-	ErrFingerprintMismatch = errors.New("the definition is not signed by the key whose fingerprint was printed")
+	ErrFingerprintMismatch = provision.ErrFingerprintMismatch
 	// ErrWrongKey refuses a key that is not this supervisor's.
 	ErrWrongKey = errors.New("the key is not this supervisor's key")
 	// ErrOutsideMunicipality refuses what concerns a station that is not

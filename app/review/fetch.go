@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,7 +18,8 @@ type ToFetch struct {
 	// overview shows a version of one of their forms and their record was
 	// never fetched, or the overview, fetched since, shows their forms
 	// otherwise than the record does (a new version, a decision, a
-	// conflict). In the definition's order.
+	// conflict), or the list of conflicts, fetched since, holds one of
+	// theirs that the record does not. In the definition's order.
 	Stations []string
 	// Envelopes are the digests of the versions the overview or a
 	// station's record names and that are not stored, by station in the
@@ -53,6 +53,12 @@ func (s *Service) Missing(ctx context.Context) (*ToFetch, error) {
 		for i := range records {
 			recs[records[i].Station.Code] = &records[i]
 		}
+		conflicts, err := r.Conflicts()
+		if errors.Is(err, ErrNotFound) {
+			conflicts = nil
+		} else if err != nil {
+			return err
+		}
 		inOverview := map[string]*OverviewStation{}
 		if overview != nil {
 			for i := range overview.Stations {
@@ -75,7 +81,7 @@ func (s *Service) Missing(ctx context.Context) (*ToFetch, error) {
 		}
 		for _, st := range sc.stations() {
 			ms, rec := inOverview[st.Code], recs[st.Code]
-			if ms != nil && stale(ms.Forms, rec, overview.FetchedAt) {
+			if ms != nil && stale(ms.Forms, rec, overview.FetchedAt) || conflictUnseen(conflicts, st.Code, rec) {
 				out.Stations = append(out.Stations, st.Code)
 			}
 			if ms != nil {
@@ -141,6 +147,27 @@ func stale(forms []FormStatus, rec *StationRecord, overviewAt time.Time) bool {
 	return !sameForms(forms, rec.Forms)
 }
 
+// conflictUnseen reports whether the list of conflicts, fetched after the
+// station's record, holds a conflict of the station that the record does
+// not: the record tells which version the conflict contradicts.
+func conflictUnseen(l *ConflictList, station string, rec *StationRecord) bool {
+	if l == nil || rec != nil && !rec.FetchedAt.Before(l.FetchedAt) {
+		return false
+	}
+	seen := map[uint64]bool{}
+	if rec != nil {
+		for _, c := range rec.Conflicts {
+			seen[c.ID] = true
+		}
+	}
+	for _, c := range l.Conflicts {
+		if c.Station == station && !seen[c.ID] {
+			return true
+		}
+	}
+	return false
+}
+
 // sameForms compares two lists of a station's forms, in any order.
 func sameForms(a, b []FormStatus) bool {
 	type key struct {
@@ -170,7 +197,7 @@ func sameForms(a, b []FormStatus) bool {
 
 // Refusal is the commission's refusal of a decision sent to it: the
 // decision stays in the outbox (it leaves only with a delivery), and is
-// not sent again.
+// not sent again; the supervisor may sign a new one.
 type Refusal struct {
 	Decision string    `json:"decision"` // its digest
 	Reason   string    `json:"reason"`
@@ -205,7 +232,11 @@ func (s *Service) RecordDecisionRefused(ctx context.Context, digest, reason stri
 		if r, ok := refused[digest]; ok && r.Reason == reason {
 			return nil
 		}
-		return tx.Audit(s.clock(), audit.Event{Action: "decision.refused", Subject: d.Station + "/" + d.Contest + "/" + string(d.Form),
+		at := s.clock()
+		if err := tx.AppendRefusal(&Refusal{Decision: digest, Reason: reason, At: at}); err != nil {
+			return err
+		}
+		return tx.Audit(at, audit.Event{Action: "decision.refused", Subject: d.Station + "/" + d.Contest + "/" + string(d.Form),
 			Actor: "commission", Details: map[string]any{"decision": digest, "reason": reason}})
 	})
 }
@@ -233,22 +264,53 @@ func (s *Service) RefusedDecisions(ctx context.Context) (map[string]Refusal, err
 	return out, err
 }
 
-// refusals reads the refusals from the audit log, the latest standing.
-func refusals(r Reader) (map[string]Refusal, error) {
+// StandingRefusals are the refusals that still want a new decision: of a
+// decision the commission does not have that is the latest made here on
+// its form. By the decision's digest.
+func (s *Service) StandingRefusals(ctx context.Context) (map[string]Refusal, error) {
 	out := map[string]Refusal{}
-	err := r.AuditRecords(func(rec audit.Record) error {
-		if rec.Action != "decision.refused" {
-			return nil
+	err := s.store.View(ctx, func(r Reader) error {
+		refused, err := refusals(r)
+		if err != nil || len(refused) == 0 {
+			return err
 		}
-		var d struct {
-			Decision string `json:"decision"`
-			Reason   string `json:"reason"`
+		decisions, err := r.Decisions()
+		if err != nil {
+			return err
 		}
-		if err := json.Unmarshal(rec.Details, &d); err != nil {
-			return fmt.Errorf("audit record %d: %w", rec.Seq, err)
+		outbox, err := r.Outbox()
+		if err != nil {
+			return err
 		}
-		out[d.Decision] = Refusal{Decision: d.Decision, Reason: d.Reason, At: rec.At}
+		waiting := map[string]bool{}
+		for _, it := range outbox {
+			waiting[it.Digest] = true
+		}
+		type form struct{ station, contest, kind string }
+		latest := map[form]string{}
+		for _, d := range decisions { // in the order made: the last one stands
+			latest[form{d.Station, d.Contest, string(d.Form)}] = d.Digest
+		}
+		for _, digest := range latest {
+			if ref, ok := refused[digest]; ok && waiting[digest] {
+				out[digest] = ref
+			}
+		}
 		return nil
 	})
 	return out, err
+}
+
+// refusals reads the commission's refusals, the latest of each decision
+// standing.
+func refusals(r Reader) (map[string]Refusal, error) {
+	list, err := r.Refusals()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Refusal, len(list))
+	for _, ref := range list { // in the order recorded: the last one stands
+		out[ref.Decision] = ref
+	}
+	return out, nil
 }

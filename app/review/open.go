@@ -64,11 +64,15 @@ type Change struct {
 	After  string
 }
 
-// DecisionStatus is a decision made here and whether the commission has it.
+// DecisionStatus is a decision made here and whether the commission has
+// it, or refused it and why.
 type DecisionStatus struct {
 	Decision
 	Delivered  bool
 	ReceivedAt time.Time // the commission's, once delivered
+	// Refused is the commission's latest refusal of an undelivered
+	// decision; nil when it did not refuse it.
+	Refused *Refusal
 }
 
 // OpenSubmission verifies a fetched submission here, against the
@@ -265,6 +269,10 @@ func decisionsOn(r Reader, digest string) ([]DecisionStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	refused, err := refusals(r)
+	if err != nil {
+		return nil, err
+	}
 	var out []DecisionStatus
 	for _, d := range all {
 		if d.Submission != digest {
@@ -276,6 +284,10 @@ func decisionsOn(r Reader, digest string) ([]DecisionStatus, error) {
 			ds.Delivered, ds.ReceivedAt = true, del.ReceivedAt
 		case !errors.Is(err, ErrNotFound):
 			return nil, err
+		default:
+			if ref, ok := refused[d.Digest]; ok {
+				ds.Refused = &ref
+			}
 		}
 		out = append(out, ds)
 	}

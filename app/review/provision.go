@@ -6,26 +6,10 @@ import (
 	"fmt"
 
 	"tally/app/audit"
-	"tally/app/election"
 	"tally/app/enrollment"
+	"tally/app/provision"
 	"tally/app/seal"
 )
-
-// OpenDefinition verifies a signed election definition before the
-// municipality is chosen, and returns it with the fingerprint of the
-// commission's key that signed it, for the supervisor to compare with the
-// printed one.
-func OpenDefinition(signed []byte) (*election.Definition, string, error) {
-	def, err := election.OpenSigned(signed, election.Trust{})
-	if err != nil {
-		return nil, "", err
-	}
-	key, err := seal.ParsePublicKey(def.Election.Keys.Definition)
-	if err != nil {
-		return nil, "", err
-	}
-	return def, seal.Fingerprint(key.ID), nil
-}
 
 // ProvisionRequest is what the supervisor gives to bind this laptop to a
 // municipality.
@@ -41,39 +25,25 @@ type ProvisionRequest struct {
 // commission's fingerprint, makes the supervisor's key pair and seals it
 // under the PIN. Nothing is stored unless all of it succeeds.
 func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisioning, error) {
-	def, fingerprint, err := OpenDefinition(req.Definition)
+	def, defKeyID, err := provision.CheckDefinition(req.Definition, req.Fingerprint)
 	if err != nil {
 		return nil, err
-	}
-	defKey, err := seal.ParsePublicKey(def.Election.Keys.Definition)
-	if err != nil {
-		return nil, err
-	}
-	if !seal.MatchesFingerprint(req.Fingerprint, defKey.ID) {
-		return nil, fmt.Errorf("%w: printed %q, the definition's is %s", ErrFingerprintMismatch, req.Fingerprint, fingerprint)
 	}
 	m, ok := def.Municipality(req.Municipality)
 	if !ok {
 		return nil, fmt.Errorf("municipality %q is not in election %s", req.Municipality, def.Election.ID)
 	}
-	by, err := personName(req.By)
+	by, err := provision.PersonName(req.By)
 	if err != nil {
 		return nil, err
 	}
-	if err := seal.CheckPINStrength(string(req.PIN)); err != nil {
-		return nil, err
-	}
-	key, err := seal.GenerateKey(s.rand)
-	if err != nil {
-		return nil, err
-	}
-	vault, err := seal.SealVault(key, req.PIN, s.kdf, s.rand)
+	key, vault, err := provision.NewKey(req.PIN, s.kdf, s.rand)
 	if err != nil {
 		return nil, err
 	}
 	at := s.clock()
 	p := &Provisioning{
-		Election: def.Election.ID, Municipality: m.Code, DefinitionKeyID: defKey.ID,
+		Election: def.Election.ID, Municipality: m.Code, DefinitionKeyID: defKeyID,
 		PublicKey: seal.EncodePublicKey(key.Public()), Vault: vault, ProvisionedAt: at, ProvisionedBy: by,
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
@@ -90,7 +60,7 @@ func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisi
 			return err
 		}
 		return tx.Audit(at, audit.Event{Action: "supervisor.provision", Subject: m.Code, Actor: by,
-			Details: map[string]any{"election": def.Election.ID, "supervisor_key": key.ID(), "definition_key": defKey.ID}})
+			Details: map[string]any{"election": def.Election.ID, "supervisor_key": key.ID(), "definition_key": defKeyID}})
 	})
 	if err != nil {
 		return nil, err
@@ -99,56 +69,43 @@ func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisi
 }
 
 // Unlock opens the supervisor's key with the PIN, under the throttle that
-// slows guessing. A wrong PIN is counted and audited even though the
-// unlock fails. The key derivation runs outside any transaction.
+// slows guessing (provision.Unlock). A wrong PIN is counted and audited
+// even though the unlock fails.
 func (s *Service) Unlock(ctx context.Context, pin []byte) (*seal.PrivateKey, error) {
-	var p *Provisioning
-	err := s.store.View(ctx, func(r Reader) error {
-		var err error
-		p, err = r.Provisioning()
-		return err
-	})
+	return provision.Unlock(ctx, keyStore{s}, s.now(), pin)
+}
+
+// keyStore is the supervisor's sealed key and its throttle, for
+// provision.Unlock.
+type keyStore struct{ s *Service }
+
+func (k keyStore) SealedKey(ctx context.Context) ([]byte, seal.Throttle, error) {
+	p, err := k.s.Provisioning(ctx)
 	if err != nil {
-		return nil, err
+		return nil, seal.Throttle{}, err
 	}
-	now := s.now()
-	throttle := p.Throttle
-	if err := throttle.Check(now); err != nil {
-		return nil, err
-	}
-	key, openErr := seal.OpenVault(p.Vault, pin)
-	wrong := errors.Is(openErr, seal.ErrWrongPIN)
-	if openErr != nil && !wrong {
-		return nil, openErr
-	}
-	err = s.store.Update(ctx, func(tx Tx) error {
+	return p.Vault, p.Throttle, nil
+}
+
+func (k keyStore) RecordAttempt(ctx context.Context, wrong bool, change func(*seal.Throttle) bool) error {
+	return k.s.store.Update(ctx, func(tx Tx) error {
 		p, err := tx.Provisioning()
 		if err != nil {
 			return err
 		}
-		if !wrong && p.Throttle.Failures == 0 {
-			return nil // nothing to record
-		}
-		action := "supervisor.unlock"
-		if wrong {
-			p.Throttle.Fail(now)
-			action = "supervisor.pin_wrong"
-		} else {
-			p.Throttle.Succeed()
+		if !change(&p.Throttle) {
+			return nil
 		}
 		if err := tx.PutProvisioning(p); err != nil {
 			return err
 		}
-		return tx.Audit(s.clock(), audit.Event{Action: action, Subject: p.Municipality,
+		action := "supervisor.unlock"
+		if wrong {
+			action = "supervisor.pin_wrong"
+		}
+		return tx.Audit(k.s.clock(), audit.Event{Action: action, Subject: p.Municipality,
 			Details: map[string]any{"failures": p.Throttle.Failures}})
 	})
-	if err != nil {
-		return nil, err
-	}
-	if wrong {
-		return nil, openErr
-	}
-	return key, nil
 }
 
 // EnrollmentRequest makes the signed request that binds this supervisor's
@@ -207,15 +164,4 @@ func (sc *scope) checkKey(key *seal.PrivateKey) error {
 		return ErrWrongKey
 	}
 	return nil
-}
-
-func personName(name string) (string, error) {
-	n, err := election.NormalizeText(election.FieldEnteredBy, name, election.MaxPersonLength)
-	if err != nil {
-		return "", err
-	}
-	if n == "" {
-		return "", &election.InputError{Field: election.FieldEnteredBy, Key: election.InputRequired}
-	}
-	return n, nil
 }

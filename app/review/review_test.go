@@ -390,7 +390,7 @@ func TestDecide(t *testing.T) {
 
 	d, err := e.svc.Dashboard(e.ctx, review.Filter{})
 	require.NoError(t, err)
-	assert.Equal(t, review.Sealed, rowOf(t, d, a.Code).State, "signed, waiting in the outbox")
+	assert.Equal(t, review.Waiting, rowOf(t, d, a.Code).State, "signed, waiting in the outbox")
 	assert.Equal(t, 2, d.Pending)
 
 	pending, err := e.svc.PendingDecisions(e.ctx)

@@ -56,6 +56,11 @@ type Reader interface {
 	Outbox() ([]OutboxItem, error)
 	// Delivery is the commission's acceptance of a decision.
 	Delivery(digest string) (*Delivery, error) // ErrNotFound while unsent
+	// Refusals lists the commission's refusals of decisions, in the order
+	// recorded.
+	Refusals() ([]Refusal, error)
+	// Conflicts is the municipality's list of conflicts as last fetched.
+	Conflicts() (*ConflictList, error) // ErrNotFound before the first fetch
 	// AuditRecords calls fn on every audit record, in order.
 	AuditRecords(fn func(audit.Record) error) error
 }
@@ -86,6 +91,11 @@ type Tx interface {
 	// PutDelivery records that the commission has a decision and takes
 	// it out of the outbox.
 	PutDelivery(d *Delivery) error
+	// AppendRefusal records the commission's refusal of a decision that it
+	// does not have; never changed or removed.
+	AppendRefusal(r *Refusal) error
+	// PutConflicts replaces the list of conflicts, with its fetch time.
+	PutConflicts(l *ConflictList) error
 	// Audit appends the next record of the hash chain.
 	Audit(at time.Time, e audit.Event) error
 }

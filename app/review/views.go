@@ -12,8 +12,8 @@ import (
 )
 
 // What the commission's server answers to a supervisor, as this package
-// keeps it. The JSON is the server's (GET /v1/municipalities/{code}/stations
-// and GET /v1/stations/{code}), so that the bytes of an answer decode
+// keeps it. The JSON is the server's (GET /v1/municipalities/{code}/stations,
+// GET /v1/municipalities/{code}/conflicts and GET /v1/stations/{code}), so that the bytes of an answer decode
 // here as they are; nothing in them is trusted beyond what it is: the
 // server's account, shown with its age. Submissions are verified here,
 // from their envelopes.
@@ -22,6 +22,7 @@ import (
 const (
 	MaxOverviewSize      = 32 << 20
 	MaxStationRecordSize = 8 << 20
+	MaxConflictListSize  = 32 << 20
 )
 
 // ServerState is where the commission says a form stands.
@@ -131,6 +132,26 @@ type StationRecord struct {
 	Decisions   []DecisionInfo   `json:"decisions"`
 	Conflicts   []ConflictInfo   `json:"conflicts"`
 	FetchedAt   time.Time        `json:"-"`
+}
+
+// ConflictList is the municipality's list of conflicts as fetched: every
+// submission the commission refused because it contradicted what it
+// stored (another envelope for a version it holds, or a version that does
+// not follow its latest), oldest first.
+type ConflictList struct {
+	Municipality string         `json:"municipality"`
+	Conflicts    []ConflictInfo `json:"conflicts"`
+	FetchedAt    time.Time      `json:"-"`
+}
+
+// ParseConflicts decodes the server's answer to GET
+// /v1/municipalities/{code}/conflicts strictly.
+func ParseConflicts(raw []byte) (*ConflictList, error) {
+	var l ConflictList
+	if err := decodeStrict(raw, MaxConflictListSize, &l, "conflict list"); err != nil {
+		return nil, err
+	}
+	return &l, nil
 }
 
 // ParseOverview decodes the server's answer to GET

@@ -8,6 +8,7 @@ import (
 
 	"tally/app/audit"
 	"tally/app/enrollment"
+	"tally/app/provision"
 	"tally/app/seal"
 )
 
@@ -86,7 +87,7 @@ func (s *Service) RecordAttempt(ctx context.Context, d Delivery) error {
 // RetryRefused puts a refused version back to be sent, at the user's word
 // (after the commission has put right what made it refuse).
 func (s *Service) RetryRefused(ctx context.Context, digest, by string) error {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,13 @@ import (
 
 	"tally/app/audit"
 	"tally/app/election"
+	"tally/app/provision"
 )
 
 // Begin starts an entry of a form by the named commissioner. The second
 // entry must be typed by someone other than the first's typist.
 func (s *Service) Begin(ctx context.Context, key FormKey, e Entry, by string) error {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ type Typed struct {
 // attach the photo, finish. Any bad value refuses all of it, naming the
 // field.
 func (s *Service) Enter(ctx context.Context, key FormKey, e Entry, by string, typed Typed) error {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return err
 	}
@@ -265,7 +266,7 @@ func (sh *Sheet) unresolved(l *election.Layout) []election.Difference {
 // Resolve settles a difference between the two entries: the value of the
 // field is typed again from the paper form, by the named commissioner.
 func (s *Service) Resolve(ctx context.Context, key FormKey, f election.Field, text, by string) error {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return err
 	}
@@ -307,7 +308,7 @@ func (s *Service) Resolve(ctx context.Context, key FormKey, f election.Field, te
 // Confirm records the chair's explanation of an error that the paper form
 // itself carries, so that the form can be sealed with it.
 func (s *Service) Confirm(ctx context.Context, key FormKey, rule, explanation, by string) error {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return err
 	}
@@ -387,7 +388,7 @@ func checkPhoto(data []byte) (string, error) {
 // AttachPhoto stores the photo or scan of the signed paper form and binds
 // its SHA-256 to the form, to be sealed with the numbers.
 func (s *Service) AttachPhoto(ctx context.Context, key FormKey, data []byte, by string) (string, error) {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return "", err
 	}

@@ -7,22 +7,15 @@ import (
 
 	"tally/app/audit"
 	"tally/app/election"
+	"tally/app/provision"
 	"tally/app/seal"
 )
 
 // OpenDefinition verifies a signed election definition before the station
 // is chosen, and returns it with the fingerprint of the commission's key
-// that signed it, for the user to compare with the printed one.
+// that signed it (provision.OpenDefinition).
 func OpenDefinition(signed []byte) (*election.Definition, string, error) {
-	def, err := election.OpenSigned(signed, election.Trust{})
-	if err != nil {
-		return nil, "", err
-	}
-	key, err := seal.ParsePublicKey(def.Election.Keys.Definition)
-	if err != nil {
-		return nil, "", err
-	}
-	return def, seal.Fingerprint(key.ID), nil
+	return provision.OpenDefinition(signed)
 }
 
 // ProvisionRequest is what the chair gives to bind this laptop to a station.
@@ -36,45 +29,31 @@ type ProvisionRequest struct {
 
 // ErrFingerprintMismatch refuses a definition signed by another key than
 // the one whose fingerprint the commission printed.
-var ErrFingerprintMismatch = errors.New("the definition is not signed by the key whose fingerprint was printed")
+var ErrFingerprintMismatch = provision.ErrFingerprintMismatch
 
 // Provision imports and verifies the signed definition, checks the
 // commission's fingerprint, makes the station's key pair and seals it under
 // the PIN. Nothing is stored unless all of it succeeds.
 func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisioning, error) {
-	def, fingerprint, err := OpenDefinition(req.Definition)
+	def, defKeyID, err := provision.CheckDefinition(req.Definition, req.Fingerprint)
 	if err != nil {
 		return nil, err
-	}
-	defKey, err := seal.ParsePublicKey(def.Election.Keys.Definition)
-	if err != nil {
-		return nil, err
-	}
-	if !seal.MatchesFingerprint(req.Fingerprint, defKey.ID) {
-		return nil, fmt.Errorf("%w: printed %q, the definition's is %s", ErrFingerprintMismatch, req.Fingerprint, fingerprint)
 	}
 	st, ok := def.Station(req.Station)
 	if !ok {
 		return nil, fmt.Errorf("station %q is not in election %s", req.Station, def.Election.ID)
 	}
-	by, err := personName(req.By)
+	by, err := provision.PersonName(req.By)
 	if err != nil {
 		return nil, err
 	}
-	if err := seal.CheckPINStrength(string(req.PIN)); err != nil {
-		return nil, err
-	}
-	key, err := seal.GenerateKey(s.rand)
-	if err != nil {
-		return nil, err
-	}
-	vault, err := seal.SealVault(key, req.PIN, s.kdf, s.rand)
+	key, vault, err := provision.NewKey(req.PIN, s.kdf, s.rand)
 	if err != nil {
 		return nil, err
 	}
 	at := s.clock()
 	p := &Provisioning{
-		Election: def.Election.ID, Station: st.Code, DefinitionKeyID: defKey.ID,
+		Election: def.Election.ID, Station: st.Code, DefinitionKeyID: defKeyID,
 		PublicKey: seal.EncodePublicKey(key.Public()), Vault: vault, ProvisionedAt: at,
 	}
 	err = s.store.Update(ctx, func(tx Tx) error {
@@ -91,7 +70,7 @@ func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisi
 			return err
 		}
 		return tx.Audit(at, audit.Event{Action: "station.provision", Subject: st.Code, Actor: by,
-			Details: map[string]any{"election": def.Election.ID, "station_key": key.ID(), "definition_key": defKey.ID}})
+			Details: map[string]any{"election": def.Election.ID, "station_key": key.ID(), "definition_key": defKeyID}})
 	})
 	if err != nil {
 		return nil, err
@@ -100,66 +79,46 @@ func (s *Service) Provision(ctx context.Context, req ProvisionRequest) (*Provisi
 }
 
 // Unlock opens the station's key with the chair's PIN, under the throttle
-// that slows guessing. A wrong PIN is counted and audited even though the
-// unlock fails. The key derivation runs outside any transaction, so that
-// typing elsewhere never waits on it.
+// that slows guessing (provision.Unlock). A wrong PIN is counted and
+// audited even though the unlock fails.
 func (s *Service) Unlock(ctx context.Context, pin []byte) (*seal.PrivateKey, error) {
+	return provision.Unlock(ctx, keyStore{s}, s.now(), pin)
+}
+
+// keyStore is the station's sealed key and its throttle, for
+// provision.Unlock.
+type keyStore struct{ s *Service }
+
+func (k keyStore) SealedKey(ctx context.Context) ([]byte, seal.Throttle, error) {
 	var p *Provisioning
-	err := s.store.View(ctx, func(r Reader) error {
+	err := k.s.store.View(ctx, func(r Reader) error {
 		var err error
 		p, err = r.Provisioning()
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, seal.Throttle{}, err
 	}
-	now := s.now()
-	throttle := p.Throttle
-	if err := throttle.Check(now); err != nil {
-		return nil, err
-	}
-	key, openErr := seal.OpenVault(p.Vault, pin)
-	wrong := errors.Is(openErr, seal.ErrWrongPIN)
-	if openErr != nil && !wrong {
-		return nil, openErr
-	}
-	err = s.store.Update(ctx, func(tx Tx) error {
+	return p.Vault, p.Throttle, nil
+}
+
+func (k keyStore) RecordAttempt(ctx context.Context, wrong bool, change func(*seal.Throttle) bool) error {
+	return k.s.store.Update(ctx, func(tx Tx) error {
 		p, err := tx.Provisioning()
 		if err != nil {
 			return err
 		}
-		if !wrong && p.Throttle.Failures == 0 {
-			return nil // nothing to record
-		}
-		action := "station.unlock"
-		if wrong {
-			p.Throttle.Fail(now)
-			action = "station.pin_wrong"
-		} else {
-			p.Throttle.Succeed()
+		if !change(&p.Throttle) {
+			return nil
 		}
 		if err := tx.PutProvisioning(p); err != nil {
 			return err
 		}
-		return tx.Audit(s.clock(), audit.Event{Action: action, Subject: p.Station,
+		action := "station.unlock"
+		if wrong {
+			action = "station.pin_wrong"
+		}
+		return tx.Audit(k.s.clock(), audit.Event{Action: action, Subject: p.Station,
 			Details: map[string]any{"failures": p.Throttle.Failures}})
 	})
-	if err != nil {
-		return nil, err
-	}
-	if wrong {
-		return nil, openErr
-	}
-	return key, nil
-}
-
-func personName(name string) (string, error) {
-	n, err := election.NormalizeText(election.FieldEnteredBy, name, election.MaxPersonLength)
-	if err != nil {
-		return "", err
-	}
-	if n == "" {
-		return "", &election.InputError{Field: election.FieldEnteredBy, Key: election.InputRequired}
-	}
-	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"tally/app/audit"
 	"tally/app/election"
+	"tally/app/provision"
 	"tally/app/seal"
 )
 
@@ -108,7 +109,7 @@ func confirmedErrors(findings []election.Finding, confirmed []election.Confirmat
 // commissioner to change, and a blind second entry follows as before. The
 // sealed versions stay as they are.
 func (s *Service) Correct(ctx context.Context, key FormKey, by string) error {
-	name, err := personName(by)
+	name, err := provision.PersonName(by)
 	if err != nil {
 		return err
 	}

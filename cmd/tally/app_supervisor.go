@@ -45,7 +45,8 @@ func startSupervisorSync(ctx context.Context, svc *review.Service, show func(ui.
 
 // supervisorStatus is the worker's state as the screens show it.
 func supervisorStatus(st reviewer.State) ui.SupervisorSyncStatus {
-	out := ui.SupervisorSyncStatus{Known: true, Online: st.Online, NeedsKey: st.NeedsKey, Syncing: st.Syncing,
+	out := ui.SupervisorSyncStatus{Known: true, Online: st.Online, NeedsKey: st.NeedsKey, NotEnrolled: st.NotEnrolled,
+		Syncing:   st.Syncing,
 		FetchedAt: st.FetchedAt, Decisions: st.Decisions, NextTry: st.NextTry, LastError: st.LastError}
 	for _, r := range st.Refused {
 		out.Refused = append(out.Refused, ui.RefusedDecision{Digest: r.Digest, Reason: r.Reason})
@@ -55,43 +56,44 @@ func supervisorStatus(st reviewer.State) ui.SupervisorSyncStatus {
 
 // supervisorApp opens the municipal supervisor's screens: `tally app
 // --supervisor [--data DIR]`, on DIR/supervisor.db (default: beside the
-// station's database).
+// station's database). A laptop without one starts with the provisioning
+// wizard, which makes it.
 func supervisorApp(dataDir string) error {
 	path, err := appSupervisorPath(dataDir)
 	if err != nil {
 		return err
 	}
-	notProvisioned := fmt.Errorf("there is no supervisor on this laptop (%s): run `tally supervisor init` first", path)
-	switch _, err := os.Stat(path); {
-	case errors.Is(err, fs.ErrNotExist):
-		return notProvisioned
-	case err != nil:
-		return err
-	}
 	tuneMemory()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := reviewdb.Open(ctx, path)
-	if err != nil {
-		return fmt.Errorf("supervisor database %s: %w", path, err)
-	}
-	defer func() { _ = db.Close() }()
-	svc := review.New(db, review.Options{})
-	if _, err := svc.Provisioning(ctx); errors.Is(err, review.ErrNotProvisioned) {
-		return notProvisioned
-	} else if err != nil {
+	rec := &supervisorRecord{path: path}
+	if err := rec.openExisting(ctx); err != nil {
 		return err
 	}
+	defer rec.close()
 
 	a := fyneapp.NewWithID("org.tally.app")
 	win := a.NewWindow("Tally")
 	win.Resize(fyne.NewSize(1280, 900))
 	outbox := &supervisorOutbox{}
-	screens := ui.NewSupervisor(a, win, svc, ui.SupervisorOptions{Outbox: outbox, Version: version})
-	// The app starts without the supervisor's key: the dashboard asks for
-	// the PIN from the first frame, before the worker says so.
-	screens.SetSyncStatus(ui.SupervisorSyncStatus{NeedsKey: true})
-	outbox.attach(startSupervisorSync(ctx, svc, screens.SetSyncStatus, os.Stderr))
+	var screens *ui.Supervisor
+	setup := &ui.SupervisorSetup{Download: downloadDefinition, Enroll: rec.enroll}
+	// The first run makes the supervisor's record only once the laptop is
+	// provisioned; the sync worker starts then.
+	setup.Provision = func(ctx context.Context, req review.ProvisionRequest) (*review.Service, error) {
+		svc, err := rec.provision(ctx, req)
+		if err == nil {
+			outbox.attach(startSupervisorSync(ctx, svc, screens.SetSyncStatus, os.Stderr))
+		}
+		return svc, err
+	}
+	screens = ui.NewSupervisor(a, win, rec.svc, ui.SupervisorOptions{Outbox: outbox, Version: version, Setup: setup})
+	if rec.svc != nil {
+		// The app starts without the supervisor's key: the dashboard asks
+		// for the PIN from the first frame, before the worker says so.
+		screens.SetSyncStatus(ui.SupervisorSyncStatus{NeedsKey: true})
+		outbox.attach(startSupervisorSync(ctx, rec.svc, screens.SetSyncStatus, os.Stderr))
+	}
 	go func() { // an interrupt closes the window as its close button would
 		<-ctx.Done()
 		screens.Interrupt()
@@ -99,6 +101,97 @@ func supervisorApp(dataDir string) error {
 	screens.Start()
 	win.ShowAndRun()
 	return nil
+}
+
+// supervisorRecord is the supervisor's database as the app holds it:
+// opened at the start when it exists, made by the provisioning when it
+// does not.
+type supervisorRecord struct {
+	path string
+	mu   sync.Mutex
+	db   *reviewdb.DB
+	svc  *review.Service
+}
+
+// openExisting opens the supervisor's database if there is one; a first
+// run leaves nothing on disk until the laptop is provisioned.
+func (r *supervisorRecord) openExisting(ctx context.Context) error {
+	switch _, err := os.Stat(r.path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	db, err := reviewdb.Open(ctx, r.path)
+	if err != nil {
+		return fmt.Errorf("supervisor database %s: %w", r.path, err)
+	}
+	r.db, r.svc = db, review.New(db, supervisorOptions)
+	return nil
+}
+
+func (r *supervisorRecord) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.db != nil {
+		_ = r.db.Close()
+	}
+}
+
+func (r *supervisorRecord) service() *review.Service {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.svc
+}
+
+// provision makes the supervisor's database if there is none yet (and
+// the directory it goes in, readable by its owner only) and provisions
+// it; a database made here is removed again when the provisioning fails,
+// as `tally supervisor init` does.
+func (r *supervisorRecord) provision(ctx context.Context, req review.ProvisionRequest) (*review.Service, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	created := false
+	if r.db == nil {
+		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+			return nil, err
+		}
+		db, err := reviewdb.Open(ctx, r.path)
+		if err != nil {
+			return nil, fmt.Errorf("supervisor database %s: %w", r.path, errors.Join(err, removeDatabase(r.path)))
+		}
+		r.db, r.svc, created = db, review.New(db, supervisorOptions), true
+	}
+	if _, err := r.svc.Provision(ctx, req); err != nil {
+		if created {
+			err = errors.Join(err, r.db.Close(), removeDatabase(r.path))
+			r.db, r.svc = nil, nil
+		}
+		return nil, err
+	}
+	return r.svc, nil
+}
+
+// enroll binds the supervisor's key at the commission with the printed
+// one-time code, as `tally supervisor enroll` does.
+func (r *supervisorRecord) enroll(ctx context.Context, key *seal.PrivateKey, code string) error {
+	svc := r.service()
+	if svc == nil {
+		return review.ErrNotProvisioned
+	}
+	cl, def, err := supervisorClient(ctx, svc)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	req, err := svc.EnrollmentRequest(ctx, key, code)
+	if err != nil {
+		return err
+	}
+	if _, err := cl.Enroll(ctx, req); err != nil {
+		return fmt.Errorf("the commission did not enroll this supervisor: %w", err)
+	}
+	return svc.RecordEnrollment(ctx, def.Election.Servers[0].URL)
 }
 
 // appSupervisorPath is DIR/supervisor.db, else supervisor.db beside the

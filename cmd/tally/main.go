@@ -85,6 +85,11 @@ Usage:
   tally export --out DIR
         write the station's record (definition, sealed versions, receipts,
         photos, audit log, manifest) into a new or empty directory
+  tally verify-results DIR|URL --fingerprint FP [--from N | --latest] [--tls-pin PIN]...
+        check published results, in the directory tallyd publish wrote or
+        at the server's address: the signed definition and key list, every
+        snapshot's signature and chain, every station's signed form in it,
+        every sum, and every file derived from it; name the first that fails
   tally version
 
 The station, audit and export commands take --db PATH (default: $TALLY_DB,
@@ -133,6 +138,8 @@ func dispatch(args []string, s *streams) error {
 		return syncCommand(args[1:], s)
 	case "export":
 		return exportCommand(args[1:], s)
+	case "verify-results":
+		return verifyResults(args[1:], s.stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintln(s.stdout, "tally", version)
 		return nil

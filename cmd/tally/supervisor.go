@@ -123,6 +123,7 @@ var supervisorCommands = map[string]func(args []string, s *streams) error{
 	"dashboard": supervisorDashboard,
 	"show":      supervisorShow,
 	"decide":    supervisorDecide,
+	"conflicts": supervisorConflicts,
 }
 
 func supervisorCommand(args []string, s *streams) error {
@@ -332,6 +333,7 @@ func supervisorSync(args []string, s *streams) error {
 			fmt.Fprintf(out, "fetched         %s\n", localTime(st.FetchedAt))
 		}
 		fmt.Fprintf(out, "stations        %d records read\n", st.Stations)
+		fmt.Fprintf(out, "conflicts       %d in the commission's list\n", st.Conflicts)
 		fmt.Fprintf(out, "to fetch        %d envelopes, %d photos\n", st.Envelopes, st.Photos)
 		fmt.Fprintf(out, "decisions       %d sent, %d waiting, %d refused\n", st.Sent, st.Decisions, len(st.Refused))
 		for _, r := range st.Refused {
@@ -358,7 +360,23 @@ type dashboardJSON struct {
 	AgeSeconds       int64                 `json:"age_seconds,omitempty"`
 	KeyListFetchedAt time.Time             `json:"key_list_fetched_at,omitzero"`
 	Pending          int                   `json:"pending_decisions"`
+	Refused          []refusedJSON         `json:"refused_decisions"`
+	Conflicts        int                   `json:"conflicts"`
 	Stations         []dashboardStationRow `json:"stations"`
+}
+
+// refusedJSON is a decision the commission refused, in `supervisor
+// dashboard --json`.
+type refusedJSON struct {
+	Decision   string            `json:"decision"`
+	Submission string            `json:"submission"`
+	Station    string            `json:"station"`
+	Contest    string            `json:"contest"`
+	Form       election.FormKind `json:"form"`
+	Version    int               `json:"version,omitempty"`
+	Verdict    election.Verdict  `json:"verdict"`
+	Reason     string            `json:"reason"`
+	Head       string            `json:"head,omitempty"`
 }
 
 type dashboardStationRow struct {
@@ -379,6 +397,7 @@ type dashboardForm struct {
 	Version int               `json:"version,omitempty"`
 	Digest  string            `json:"digest,omitempty"`
 	Fetched bool              `json:"fetched"`
+	Refusal string            `json:"refusal,omitempty"`
 }
 
 func supervisorDashboard(args []string, s *streams) error {
@@ -404,7 +423,12 @@ func supervisorDashboard(args []string, s *streams) error {
 		}
 		out := dashboardJSON{Municipality: d.Municipality, Name: d.Name["sq"], Total: d.Total, Counts: d.Counts,
 			FormCounts: d.FormCounts, FetchedAt: d.FetchedAt, KeyListFetchedAt: d.KeyListFetchedAt, Pending: d.Pending,
-			Stations: []dashboardStationRow{}}
+			Refused: []refusedJSON{}, Conflicts: d.Conflicts, Stations: []dashboardStationRow{}}
+		for _, r := range d.Refused {
+			out.Refused = append(out.Refused, refusedJSON{Decision: r.Decision.Digest, Submission: r.Decision.Submission,
+				Station: r.Decision.Station, Contest: r.Decision.Contest, Form: r.Decision.Form, Version: r.Version,
+				Verdict: r.Decision.Verdict, Reason: r.Refusal.Reason, Head: r.Head})
+		}
 		if !d.FetchedAt.IsZero() {
 			out.AgeSeconds = int64(d.Age / time.Second)
 		}
@@ -413,7 +437,7 @@ func supervisorDashboard(args []string, s *streams) error {
 				State: r.State, Turnout: r.Turnout, FetchedAt: r.FetchedAt, Forms: []dashboardForm{}}
 			for _, f := range r.Forms {
 				row.Forms = append(row.Forms, dashboardForm{Contest: f.Contest, Form: f.Form, State: f.State,
-					Version: f.Version, Digest: f.Digest, Fetched: f.Fetched})
+					Version: f.Version, Digest: f.Digest, Fetched: f.Fetched, Refusal: f.Refusal})
 			}
 			out.Stations = append(out.Stations, row)
 		}
@@ -439,6 +463,13 @@ func printDashboard(w io.Writer, d *review.Dashboard) {
 	fmt.Fprintf(w, "stations        %d: %s\n", d.Total, strings.Join(counts, ", "))
 	if d.Pending > 0 {
 		fmt.Fprintf(w, "outbox          %d decisions waiting to be sent\n", d.Pending)
+	}
+	for _, r := range d.Refused {
+		fmt.Fprintf(w, "refused         %s %s/%s version %d, %s: %s\n", r.Decision.Station, r.Decision.Contest,
+			r.Decision.Form, r.Version, r.Decision.Verdict, r.Refusal.Reason)
+	}
+	if d.Conflicts > 0 {
+		fmt.Fprintf(w, "conflicts       %d in the commission's list (`tally supervisor conflicts`)\n", d.Conflicts)
 	}
 	if len(d.Stations) == 0 {
 		fmt.Fprintln(w, "                no station matches")
@@ -669,6 +700,74 @@ func printSubmission(w io.Writer, sub *review.Submission, out submissionJSON) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// conflictJSON is one conflict, in `supervisor conflicts --json`.
+type conflictJSON struct {
+	ID            uint64              `json:"id"`
+	Station       string              `json:"station"`
+	StationName   string              `json:"station_name"`
+	Contest       string              `json:"contest"`
+	Form          election.FormKind   `json:"form"`
+	Version       int                 `json:"version"`
+	At            time.Time           `json:"at"`
+	Digest        string              `json:"digest"`
+	Supersedes    string              `json:"supersedes,omitempty"`
+	Kind          review.ConflictKind `json:"kind"`
+	Stored        string              `json:"stored,omitempty"`
+	StoredVersion int                 `json:"stored_version,omitempty"`
+	Standing      bool                `json:"standing"`
+	Reason        string              `json:"reason"`
+}
+
+// supervisorConflicts lists the commission's conflicts as last fetched.
+func supervisorConflicts(args []string, s *streams) error {
+	fs := cli.Flags("supervisor conflicts")
+	c := supervisorFlags(fs)
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	return withSupervisor(ctx, *c.db, false, func(sdb *supervisorDB) error {
+		list, err := sdb.svc.Conflicts(ctx)
+		if err != nil {
+			return err
+		}
+		rows := make([]conflictJSON, 0, len(list.Conflicts))
+		for _, r := range list.Conflicts {
+			rows = append(rows, conflictJSON{ID: r.ID, Station: r.Station, StationName: r.StationName, Contest: r.Contest,
+				Form: r.Form, Version: r.Version, At: r.At, Digest: r.Digest, Supersedes: r.Supersedes, Kind: r.Kind,
+				Stored: r.Stored, StoredVersion: r.StoredVersion, Standing: r.Standing, Reason: r.Reason})
+		}
+		if *c.asJSON {
+			return printJSON(s.stdout, map[string]any{"fetched_at": list.FetchedAt, "conflicts": rows})
+		}
+		w := s.stdout
+		if list.FetchedAt.IsZero() {
+			fmt.Fprintln(w, "fetched         never: run `tally supervisor sync`")
+			return nil
+		}
+		fmt.Fprintf(w, "fetched         %s (%s ago)\n", localTime(list.FetchedAt), list.Age.Round(time.Second))
+		if len(rows) == 0 {
+			fmt.Fprintln(w, "conflicts       none")
+			return nil
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "AT\tSTATION\tFORM\tVERSION\tSTANDING\tREFUSED ENVELOPE\tSTORED VERSION\tWHY")
+		for _, r := range rows {
+			stored := "(not known here)"
+			if r.Stored != "" {
+				stored = strconv.Itoa(r.StoredVersion) + " " + r.Stored
+			}
+			standing := "no"
+			if r.Standing {
+				standing = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%d\t%s\t%s\t%s\t%s\n", localTime(r.At), r.Station, r.Contest, r.Form,
+				r.Version, standing, r.Digest, stored, r.Reason)
+		}
+		return tw.Flush()
+	})
 }
 
 func supervisorDecide(args []string, s *streams) error {

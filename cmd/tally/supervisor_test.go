@@ -187,7 +187,7 @@ func TestSupervisorCommands(t *testing.T) {
 	assert.Contains(t, out, "in the outbox")
 	require.NoError(t, json.Unmarshal([]byte(sup.ok("", "dashboard", "--json")), &dash))
 	assert.Equal(t, 1, dash.Pending)
-	assert.Equal(t, 1, dash.Counts[review.Sealed])
+	assert.Equal(t, 1, dash.Counts[review.Waiting])
 
 	out = sup.ok("", "sync", "--pin-file", pinFile)
 	assert.Contains(t, out, "decisions       1 sent, 0 waiting, 0 refused")
@@ -220,4 +220,33 @@ func TestSupervisorCommands(t *testing.T) {
 	assert.True(t, state.Online)
 	assert.Equal(t, 1, state.Sent)
 
+	// Another envelope for version 1 is refused at the commission as a
+	// conflict: the next sync fetches the list, and the commands show it.
+	out = sup.ok("", "conflicts")
+	assert.Contains(t, out, "conflicts       none")
+	other := *form
+	other.Remarks = "from another laptop"
+	payload, err := json.Marshal(election.Submission{Format: election.SubmissionFormat, Form: other, Version: 1,
+		SealedAt: time.Date(2026, 10, 4, 19, 45, 0, 0, time.UTC), Sequence: 7})
+	require.NoError(t, err)
+	otherEnv, err := seal.Sign(election.SubmissionPayloadType, payload, stKey)
+	require.NoError(t, err)
+	_, err = comm.Submit(ctx, otherEnv)
+	require.Equal(t, commission.EConflict, commission.KindOf(err), "%v", err)
+	out = sup.ok("", "sync", "--pin-file", pinFile)
+	assert.Contains(t, out, "conflicts       1 in the commission's list")
+	var conflicts struct {
+		Conflicts []conflictJSON `json:"conflicts"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(sup.ok("", "conflicts", "--json")), &conflicts))
+	require.Len(t, conflicts.Conflicts, 1)
+	c := conflicts.Conflicts[0]
+	assert.Equal(t, seal.Digest(otherEnv), c.Digest)
+	assert.Equal(t, review.ConflictSameVersion, c.Kind)
+	assert.Equal(t, v1, c.Stored)
+	assert.True(t, c.Standing, "the form stands in conflict until a new version or decision")
+	out = sup.ok("", "conflicts")
+	assert.Contains(t, out, seal.Digest(otherEnv))
+	require.NoError(t, json.Unmarshal([]byte(sup.ok("", "dashboard", "--json")), &dash))
+	assert.Equal(t, 1, dash.Conflicts)
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -19,8 +21,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"tally/app/election"
+	"tally/app/review"
+	"tally/app/seal"
 	"tally/app/station"
 	"tally/i18n"
+	"tally/storage/stationdb"
+	"tally/sync/client"
 	"tally/sync/faults/harness"
 )
 
@@ -247,13 +253,60 @@ func (x *xserver) typeLine(t *testing.T, text string) {
 	x.key(t, "Return")
 }
 
-// shot saves a screenshot of the whole screen as NAME.png.
+// shot saves a screenshot of the whole screen as NAME.png, once the
+// screen has settled: the window is drawn some frames after the title
+// names its screen (llvmpipe under Xvfb, the race detector), so captures
+// are taken until two in a row differ by no more than a blinking cursor.
 func (x *xserver) shot(t *testing.T, name string) {
 	t.Helper()
-	cmd := exec.Command("import", "-window", "root", filepath.Join(x.shots, name+".png"))
+	path := filepath.Join(x.shots, name+".png")
+	prev := x.capture(t, path)
+	deadline := time.Now().Add(windowWait)
+	for time.Now().Before(deadline) {
+		next := x.capture(t, path)
+		if changedPixels(prev, next) <= settledPixels {
+			return
+		}
+		prev = next
+	}
+	require.FailNow(t, "the screen did not settle", "for the screenshot %s", name)
+}
+
+// settledPixels is how many pixels may differ between two captures of a
+// settled screen: an entry's cursor, blinking.
+const settledPixels = 200
+
+// capture saves a screenshot of the whole screen at path, and returns it.
+func (x *xserver) capture(t *testing.T, path string) image.Image {
+	t.Helper()
+	cmd := exec.Command("import", "-window", "root", path)
 	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "import: %s", out)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	return img
+}
+
+// changedPixels counts the pixels that differ between two captures of
+// the same screen.
+func changedPixels(a, b image.Image) int {
+	if a.Bounds() != b.Bounds() {
+		return a.Bounds().Dx() * a.Bounds().Dy()
+	}
+	n := 0
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // appProcess is the tally app running in the window.
@@ -283,7 +336,7 @@ func (x *xserver) startApp(t *testing.T, args ...string) *appProcess {
 		}
 		if t.Failed() {
 			t.Logf("the app's standard error:\n%s", p.stderr.String())
-			x.shot(t, "failed")
+			x.capture(t, filepath.Join(x.shots, "failed.png"))
 			t.Logf("a screenshot of the failure: %s", filepath.Join(x.shots, "failed.png"))
 		}
 	})
@@ -335,6 +388,27 @@ func (x *xserver) keyUntil(t *testing.T, p *appProcess, key, screen string) {
 		x.focus(t, p)
 	}
 	x.waitTitle(t, p, screen)
+}
+
+// handshake makes sure that the window takes keys before a test types
+// what it cannot see land: Ctrl+L (the next language) is pressed until
+// the title, which names the screen (key, a message key), changes, then
+// the languages are gone round back to Albanian. It leaves the screen as
+// it was, in the language it had.
+func (x *xserver) handshake(t *testing.T, p *appProcess, key string) {
+	t.Helper()
+	langs := i18n.Languages()
+	title := func(i int) string {
+		l, err := i18n.New(langs[i%len(langs)].Tag)
+		require.NoError(t, err)
+		return l.T(key, nil)
+	}
+	require.Equal(t, "sq", langs[0].Tag, "the app starts in Albanian")
+	x.keyUntil(t, p, "ctrl+l", title(1))
+	for i := 2; i <= len(langs); i++ {
+		x.key(t, "ctrl+l")
+		x.waitTitle(t, p, title(i))
+	}
 }
 
 // focus gives the window the keyboard's focus, and waits until X says so.
@@ -426,6 +500,7 @@ func TestRealWindowSupervisor(t *testing.T) {
 	require.NoError(t, err)
 	screen := func(name string) string { return sq.T("ui.sup.screen."+name, nil) }
 	x.waitTitle(t, app, screen("dashboard"))
+	x.handshake(t, app, "ui.sup.screen.dashboard")
 
 	// The search field has the focus; the PIN's field is next.
 	x.key(t, "Tab")
@@ -488,4 +563,164 @@ func TestRealWindowSupervisor(t *testing.T) {
 	require.Len(t, st.Forms, len(me.Forms))
 	assert.Equal(t, station.StateReturned, st.Forms[0].State)
 	assert.Equal(t, reason, st.Forms[0].Reason)
+}
+
+// TestRealWindowSupervisorSetup provisions and enrolls a supervisor from
+// inside the app, in a real X window against a real tallyd process: the
+// definition downloaded from the server, the fingerprint typed, the
+// municipality found by its code, the name and the PIN twice, the
+// one-time code; the sync then fetches, with the key just made, a
+// station's submission and the conflict the commission recorded when
+// another envelope for the same version came, and the conflicts screen
+// shows it.
+func TestRealWindowSupervisorSetup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	e, err := harness.NewElection(harness.ElectionOptions{Seed: 13, Municipalities: 1,
+		Servers: []election.Server{{URL: "http://" + addr}}})
+	require.NoError(t, err)
+	tallydBin, err := harness.BuildTallyd(dir)
+	require.NoError(t, err)
+	td, err := harness.Import(tallydBin, dir, e)
+	require.NoError(t, err)
+	td.Listen(addr)
+	require.NoError(t, td.Start())
+	defer func() { _ = td.Stop() }()
+	definition := filepath.Join(dir, "election.json")
+	pinFile := filepath.Join(dir, "pin.txt")
+	require.NoError(t, os.WriteFile(pinFile, []byte(goodPIN+"\n"), 0o600))
+
+	// A station seals and sends its first form.
+	me := e.PollingStations()[0]
+	sdb := filepath.Join(dir, "station.db")
+	tallyOK(t, "station", "init", "--db", sdb, "--definition", definition, "--fingerprint", e.Fingerprint(),
+		"--station", me.Code, "--by", chair, "--pin-file", pinFile)
+	tallyOK(t, "station", "enroll", "--db", sdb, "--code", e.Codes[me.Code], "--pin-file", pinFile)
+	key := station.FormKey{Contest: me.Forms[0].Contest, Form: me.Forms[0].Form}
+	layout, err := e.Def.Layout(key.Contest, key.Form)
+	require.NoError(t, err)
+	paper := election.DemoForm(e.Def, layout, me, 6)
+	counts := map[string]int{}
+	for k, v := range paper.Counts {
+		counts[string(k)] = v
+	}
+	raw, err := json.Marshal(map[string]any{"counts": counts, "members_present": paper.Members})
+	require.NoError(t, err)
+	countsFile, photo := filepath.Join(dir, "counts.json"), filepath.Join(dir, "paper-form.png")
+	require.NoError(t, os.WriteFile(countsFile, raw, 0o600))
+	require.NoError(t, os.WriteFile(photo, pngPhoto(t), 0o600))
+	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "first",
+		"--by", chair, "--photo", photo)
+	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "second",
+		"--by", second)
+	tallyOK(t, "station", "seal", "--db", sdb, "--contest", key.Contest, "--pin-file", pinFile)
+	tallyOK(t, "sync", "--db", sdb, "--pin-file", pinFile)
+
+	// The station's key signs another version 1, as a copied laptop
+	// would: the commission refuses it as a conflict.
+	stdb, err := stationdb.Open(ctx, sdb)
+	require.NoError(t, err)
+	stKey, err := station.New(stdb, stationOptions).Unlock(ctx, []byte(goodPIN))
+	require.NoError(t, err)
+	require.NoError(t, stdb.Close())
+	other := election.DemoForm(e.Def, layout, me, 7)
+	other.PhotoSHA256 = strings.Repeat("ab", 32)
+	payload, err := json.Marshal(election.Submission{Format: election.SubmissionFormat, Form: *other, Version: 1,
+		SealedAt: time.Now().UTC().Truncate(time.Second), Sequence: 9})
+	require.NoError(t, err)
+	conflicting, err := seal.Sign(election.SubmissionPayloadType, payload, stKey)
+	require.NoError(t, err)
+	cl, err := client.New(client.Config{Servers: e.Def.Election.Servers, ElectionID: e.Def.Election.ID,
+		ReceiptKey: e.Def.Election.Keys.Receipt})
+	require.NoError(t, err)
+	out := cl.Submit(ctx, seal.Digest(conflicting), conflicting)
+	cl.Close()
+	require.Equal(t, 409, out.Status, "%v", out.Err)
+
+	// The supervisor's one-time code, as the commission prints it.
+	codes := filepath.Join(dir, "supervisor-codes.csv")
+	res, err := exec.Command(tallydBin, "codes", "issue", "--role", "supervisor", "--unit", me.Municipality,
+		"--out", codes, "--db", td.DB).CombinedOutput()
+	require.NoError(t, err, "%s", res)
+	csv, err := os.ReadFile(codes)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	require.Len(t, lines, 2, "a header and the supervisor's code")
+	fields := strings.Split(lines[1], ",")
+	code := fields[len(fields)-1]
+
+	// The app on a laptop with nothing on it: the wizard.
+	data := filepath.Join(dir, "supervisor")
+	supDB := filepath.Join(data, "supervisor.db")
+	x := startXvfb(t)
+	app := x.startApp(t, "--supervisor", "--data", data)
+	sq, err := i18n.New("sq")
+	require.NoError(t, err)
+	screen := func(name string) string { return sq.T("ui.sup.screen."+name, nil) }
+	x.waitTitle(t, app, screen("setup-definition"))
+	assert.NoFileExists(t, supDB, "nothing on disk before the provisioning")
+	x.handshake(t, app, "ui.sup.screen.setup-definition")
+
+	// The address has the focus; no pins for plain http on this computer.
+	x.typeLine(t, "http://"+addr)
+	x.key(t, "Return")
+	x.key(t, "Return")
+	x.waitTitle(t, app, screen("setup-fingerprint"))
+	x.typeLine(t, e.Fingerprint())
+	x.waitTitle(t, app, screen("setup-municipality"))
+	x.typeLine(t, me.Municipality) // the filter, Enter takes the first line; "next" then has the focus
+	x.shot(t, "supervisor-setup-municipality")
+	x.key(t, "Return")
+	x.waitTitle(t, app, screen("setup-supervisor"))
+	x.typeLine(t, "Drita Berisha")
+	x.typeLine(t, goodPIN)
+	x.typeLine(t, goodPIN)
+	x.waitTitle(t, app, screen("setup-enroll"))
+	require.FileExists(t, supDB)
+	x.shot(t, "supervisor-setup-enroll")
+	x.typeLine(t, code)
+	x.waitTitle(t, app, screen("dashboard"))
+
+	// Enrolled with the key just made: the sync fetches at once, without
+	// the PIN asked again, the submission and the conflict.
+	waitFor(t, "the conflict and the submission fetched", func() bool {
+		var c struct {
+			Conflicts []conflictJSON `json:"conflicts"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "supervisor", "conflicts", "--db", supDB, "--json")), &c))
+		if len(c.Conflicts) != 1 || c.Conflicts[0].Stored == "" {
+			return false
+		}
+		var d dashboardJSON
+		require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "supervisor", "dashboard", "--db", supDB, "--json")), &d))
+		for _, st := range d.Stations {
+			if st.Code == me.Code {
+				return st.State == review.Conflict && st.Forms[0].Fetched
+			}
+		}
+		return false
+	})
+	var c struct {
+		Conflicts []conflictJSON `json:"conflicts"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(tallyOK(t, "supervisor", "conflicts", "--db", supDB, "--json")), &c))
+	assert.Equal(t, seal.Digest(conflicting), c.Conflicts[0].Digest)
+	assert.Equal(t, review.ConflictSameVersion, c.Conflicts[0].Kind)
+
+	// The search has the focus, the conflicts' button is next. A screen
+	// names itself in the title once it shows what it read from the store.
+	x.key(t, "Tab")
+	x.key(t, "Return")
+	x.waitTitle(t, app, screen("conflicts"))
+	x.shot(t, "supervisor-conflicts")
+	x.key(t, "ctrl+h")
+	x.waitTitle(t, app, screen("dashboard"))
+	x.shot(t, "supervisor-dashboard-conflict")
+	x.key(t, "Tab")
+	x.key(t, "Return")
+	x.waitTitle(t, app, screen("conflicts"))
+	x.key(t, "Return") // "open the station" has the focus
+	x.waitTitle(t, app, screen("station"))
+	app.stop(t)
 }

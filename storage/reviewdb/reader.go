@@ -344,3 +344,48 @@ func lastAudit(ctx context.Context, tx *sql.Tx) (*audit.Record, error) {
 	}
 	return rec, err
 }
+
+func (r *readTx) Refusals() ([]review.Refusal, error) {
+	rows, err := r.tx.QueryContext(r.ctx, "SELECT decision, reason, recorded_at FROM refusals ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("reviewdb: refusals: %w", err)
+	}
+	defer rows.Close()
+	var out []review.Refusal
+	for rows.Next() {
+		var (
+			ref review.Refusal
+			at  string
+		)
+		if err := rows.Scan(&ref.Decision, &ref.Reason, &at); err != nil {
+			return nil, fmt.Errorf("reviewdb: refusals: %w", err)
+		}
+		if ref.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("reviewdb: refusals: %w", err)
+		}
+		out = append(out, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reviewdb: refusals: %w", err)
+	}
+	return out, nil
+}
+
+func (r *readTx) Conflicts() (*review.ConflictList, error) {
+	var body, at string
+	err := r.tx.QueryRowContext(r.ctx, "SELECT body, fetched_at FROM conflicts WHERE id = 1").Scan(&body, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, review.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reviewdb: conflicts: %w", err)
+	}
+	var l review.ConflictList
+	if err := json.Unmarshal([]byte(body), &l); err != nil {
+		return nil, fmt.Errorf("reviewdb: conflicts: %w", err)
+	}
+	if l.FetchedAt, err = parseTime(at); err != nil {
+		return nil, fmt.Errorf("reviewdb: conflicts: %w", err)
+	}
+	return &l, nil
+}

@@ -194,3 +194,25 @@ func (w *writeTx) Audit(at time.Time, e audit.Event) error {
 	w.head = &rec
 	return nil
 }
+
+func (w *writeTx) AppendRefusal(r *review.Refusal) error {
+	if _, err := w.tx.ExecContext(w.ctx, "INSERT INTO refusals (decision, reason, recorded_at) VALUES (?, ?, ?)",
+		r.Decision, r.Reason, formatTime(r.At)); err != nil {
+		return fmt.Errorf("reviewdb: refusal of %s: %w", r.Decision, err)
+	}
+	return nil
+}
+
+func (w *writeTx) PutConflicts(l *review.ConflictList) error {
+	body, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("reviewdb: conflicts: %w", err)
+	}
+	_, err = w.tx.ExecContext(w.ctx, `INSERT INTO conflicts (id, body, fetched_at) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at`,
+		string(body), formatTime(l.FetchedAt))
+	if err != nil {
+		return fmt.Errorf("reviewdb: conflicts: %w", err)
+	}
+	return nil
+}

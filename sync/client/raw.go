@@ -39,6 +39,15 @@ func (c *Client) MunicipalityRaw(ctx context.Context, code string) ([]byte, erro
 	return c.rawJSON(ctx, rq)
 }
 
+// ConflictsRaw reads the conflicts recorded for a municipality's stations
+// (GET /v1/municipalities/{code}/conflicts), as Conflicts does, and
+// returns the JSON document as served. Needs Login with a supervisor's key.
+func (c *Client) ConflictsRaw(ctx context.Context, code string) ([]byte, error) {
+	rq := &request{op: "the conflicts of municipality " + code, method: http.MethodGet,
+		path: "/v1/municipalities/" + url.PathEscape(code) + "/conflicts", limit: maxMunicipality}
+	return c.rawJSON(ctx, rq)
+}
+
 // StationRaw reads a station's record (GET /v1/stations/{code}), as
 // Station does, and returns the JSON document as served. Needs Login.
 func (c *Client) StationRaw(ctx context.Context, code string) ([]byte, error) {

@@ -2,8 +2,8 @@
 // commission, in the background of the supervisor's app and as `tally
 // supervisor sync`: each pass logs in, fetches the signed key list, the
 // municipality's overview, the records of the stations whose forms
-// changed, and every envelope and photo not held yet, each checked and
-// stored by app/review; then it sends the decisions waiting in the
+// changed, the commission's list of conflicts, and every envelope and
+// photo not held yet, each checked and stored by app/review; then it sends the decisions waiting in the
 // outbox. Failures are retried with backoff and no limit; the
 // commission's refusal of a decision is recorded with its reason and not
 // sent again. It publishes where it stands for the screens.
@@ -29,6 +29,7 @@ type Sender interface {
 	Login(ctx context.Context, key *seal.PrivateKey) error
 	SignedKeyList(ctx context.Context) ([]byte, error)
 	MunicipalityRaw(ctx context.Context, code string) ([]byte, error)
+	ConflictsRaw(ctx context.Context, code string) ([]byte, error)
 	StationRaw(ctx context.Context, code string) ([]byte, error)
 	Submission(ctx context.Context, digest string) ([]byte, error)
 	Attachment(ctx context.Context, sha string) ([]byte, error)
@@ -53,6 +54,9 @@ type State struct {
 	// NeedsKey is true while the worker waits for the supervisor's PIN:
 	// everything a supervisor reads needs a login.
 	NeedsKey bool `json:"needs_key,omitempty"`
+	// NotEnrolled is true while the commission has not enrolled the
+	// supervisor's key: nothing is tried before (a login would be refused).
+	NotEnrolled bool `json:"not_enrolled,omitempty"`
 	// Syncing is true during a pass.
 	Syncing bool `json:"syncing,omitempty"`
 	// FetchedAt is when the municipality's overview was last fetched;
@@ -60,6 +64,9 @@ type State struct {
 	FetchedAt time.Time `json:"fetched_at,omitzero"`
 	// Stations counts the station records fetched in the last pass.
 	Stations int `json:"stations"`
+	// Conflicts counts the conflicts in the commission's list as last
+	// fetched.
+	Conflicts int `json:"conflicts"`
 	// Envelopes and Photos count what the views name and is not stored
 	// yet (a photo the station has not uploaded yet stays here).
 	Envelopes int `json:"envelopes"`
@@ -68,7 +75,8 @@ type State struct {
 	// left out; Sent the decisions delivered in this run.
 	Decisions int `json:"decisions"`
 	Sent      int `json:"sent"`
-	// Refused are the decisions the commission refused, with its reason;
+	// Refused are the decisions the commission refused, with its reason,
+	// that no later decision on their form replaced;
 	// Unverified the envelopes, photos and records fetched in this run
 	// that were not stored because they did not check out here.
 	Refused    []Problem `json:"refused,omitempty"`
@@ -169,6 +177,10 @@ func (w *Worker) State() State {
 // ErrNeedKey ends Drain without the supervisor's key.
 var ErrNeedKey = errors.New("the supervisor's key is needed to log in to the commission's server: unlock it with the PIN")
 
+// ErrNotEnrolled ends Drain on a laptop whose key the commission has not
+// enrolled yet.
+var ErrNotEnrolled = errors.New("the supervisor's key is not enrolled with the commission yet: enroll it with the one-time code first")
+
 // ErrStopped ends Drain when its context ends first.
 var ErrStopped = errors.New("stopped before the sync was complete")
 
@@ -181,7 +193,8 @@ func (w *Worker) Drain(ctx context.Context) error {
 }
 
 // Run syncs for as long as ctx lasts: a pass every Poll, at once on Wake,
-// after a wait that grows on failure.
+// after a wait that grows on failure. Before the supervisor's key is
+// enrolled it waits for Wake (the enrollment wakes it).
 func (w *Worker) Run(ctx context.Context) error {
 	return w.loop(ctx, true)
 }
@@ -192,12 +205,28 @@ func (w *Worker) loop(ctx context.Context, follow bool) error {
 		w.mu.Lock()
 		key := w.key
 		w.mu.Unlock()
-		if key == nil {
+		p, err := w.svc.Provisioning(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil && follow:
+			return nil
+		case err != nil && ctx.Err() != nil:
+			return ErrStopped
+		case err != nil:
+			return err
+		}
+		enrolled := p.EnrolledAt != nil
+		w.publish(func(s *State) { s.NotEnrolled = !enrolled })
+		switch {
+		case !enrolled && !follow:
+			return ErrNotEnrolled
+		case !enrolled:
+			// Nothing to try before the enrollment, which wakes the worker.
+		case key == nil:
 			if !follow {
 				return ErrNeedKey
 			}
 			w.publish(func(s *State) { s.NeedsKey = true })
-		} else {
+		default:
 			done, err := w.pass(ctx, key)
 			switch {
 			case ctx.Err() != nil:
@@ -322,6 +351,21 @@ func (w *Worker) fetchAndSend(ctx context.Context, key *seal.PrivateKey) error {
 	}
 	w.publish(func(s *State) { s.FetchedAt = w.now() })
 
+	// The conflicts before the records: a record is read again when the
+	// list names a conflict of its station that it does not.
+	body, err = w.send.ConflictsRaw(ctx, muni.Code)
+	if err != nil {
+		return &failure{"the conflicts of municipality " + muni.Code, err}
+	}
+	conflicts, err := review.ParseConflicts(body)
+	if err == nil {
+		err = w.svc.RecordConflicts(ctx, conflicts)
+	}
+	if err != nil {
+		return &failure{"the conflicts of municipality " + muni.Code, err}
+	}
+	w.publish(func(s *State) { s.Conflicts = len(conflicts.Conflicts) })
+
 	todo, err := w.svc.Missing(ctx)
 	if err != nil {
 		return err
@@ -424,7 +468,9 @@ func (w *Worker) sendDecisions(ctx context.Context) error {
 			waiting++
 		}
 	}
-	w.showDecisions(waiting)
+	if err := w.showDecisions(ctx, waiting); err != nil {
+		return err
+	}
 	for _, p := range pending {
 		if _, no := w.refused[p.Digest]; no {
 			continue
@@ -452,18 +498,28 @@ func (w *Worker) sendDecisions(ctx context.Context) error {
 			w.publish(func(s *State) { s.Sent++ })
 		}
 		waiting--
-		w.showDecisions(waiting)
+		if err := w.showDecisions(ctx, waiting); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (w *Worker) showDecisions(waiting int) {
-	refused := make([]Problem, 0, len(w.refused))
-	for _, r := range w.refused {
+// showDecisions publishes how many decisions wait, and the refusals that
+// still want a new decision (a refused decision the supervisor has
+// decided again on is not one).
+func (w *Worker) showDecisions(ctx context.Context, waiting int) error {
+	standing, err := w.svc.StandingRefusals(ctx)
+	if err != nil {
+		return err
+	}
+	refused := make([]Problem, 0, len(standing))
+	for _, r := range standing {
 		refused = append(refused, Problem{Digest: r.Decision, Reason: r.Reason})
 	}
 	sortProblems(refused)
 	w.publish(func(s *State) { s.Decisions, s.Refused = waiting, refused })
+	return nil
 }
 
 // login logs in once per key; the client renews the token itself.

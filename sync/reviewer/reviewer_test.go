@@ -2,16 +2,23 @@ package reviewer_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"tally/app/commission"
 	"tally/app/election"
+	"tally/app/election/electiontest"
+	"tally/app/enrollment"
 	"tally/app/review"
+	"tally/app/seal"
+	"tally/storage/reviewdb"
 	"tally/sync/reviewer"
 )
 
@@ -229,6 +236,63 @@ func TestRefusedDecision(t *testing.T) {
 	assert.EqualValues(t, 1, r.front.decisions.Load())
 	require.Len(t, w2.State().Refused, 1)
 	assert.Empty(t, r.commissionDecisions(a.me.Code))
+	assert.Equal(t, review.Refused, rowOf(t, r, a.me.Code).Forms[0].State)
+
+	// A new decision on the same version goes, and the commission takes it.
+	again, err := r.svc.Decide(r.ctx, v.Digest, election.Return, "the photo is of another form", r.key)
+	require.NoError(t, err)
+	w2.Wake()
+	require.NoError(t, w2.Drain(r.ctx))
+	assert.EqualValues(t, 2, r.front.decisions.Load(), "the new one only")
+	stored := r.commissionDecisions(a.me.Code)
+	require.Len(t, stored, 1)
+	assert.Equal(t, again.Digest, stored[0].Digest)
+	assert.Equal(t, review.Returned, rowOf(t, r, a.me.Code).Forms[0].State)
+	assert.Empty(t, w2.State().Refused, "the new decision replaced the refused one")
+}
+
+// TestConflictFetched: a second envelope for a version the commission
+// holds is refused there as a conflict; the supervisor's sync fetches the
+// commission's list of conflicts and the station's record, and the
+// conflict shows with the version it contradicts.
+func TestConflictFetched(t *testing.T) {
+	r := newRig(t)
+	a := r.station(r.pollingStations()[0])
+	key := a.forms()[0]
+	v1 := a.seal(key, 1)
+	a.send()
+	w := r.reviewer(nil)
+	require.NoError(t, w.Drain(r.ctx))
+	assert.Zero(t, w.State().Conflicts)
+
+	// The station's key signs another version 1, as a copied laptop would.
+	l, err := r.def.Layout(key.Contest, key.Form)
+	require.NoError(t, err)
+	f := election.DemoForm(r.def, l, a.me, 7)
+	f.PhotoSHA256 = strings.Repeat("ab", 32)
+	payload, err := json.Marshal(election.Submission{Format: election.SubmissionFormat, Form: *f, Version: 1,
+		SealedAt: time.Now().UTC().Truncate(time.Second), Sequence: 9})
+	require.NoError(t, err)
+	other, err := seal.Sign(election.SubmissionPayloadType, payload, a.key)
+	require.NoError(t, err)
+	_, err = r.comm.Submit(r.ctx, other)
+	require.Equal(t, commission.EConflict, commission.KindOf(err), "%v", err)
+
+	w.Wake()
+	require.NoError(t, w.Drain(r.ctx))
+	assert.Equal(t, 1, w.State().Conflicts)
+	c, err := r.svc.Conflicts(r.ctx)
+	require.NoError(t, err)
+	require.Len(t, c.Conflicts, 1)
+	got := c.Conflicts[0]
+	assert.Equal(t, seal.Digest(other), got.Digest)
+	assert.Equal(t, review.ConflictSameVersion, got.Kind)
+	assert.Equal(t, v1.Digest, got.Stored)
+	assert.True(t, got.Standing)
+	assert.Equal(t, review.Conflict, rowOf(t, r, a.me.Code).State)
+	d, err := r.svc.Dashboard(r.ctx, review.Filter{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, d.Conflicts)
 }
 
 // TestDrainNeedsKey: without the supervisor's key nothing is fetched.
@@ -251,4 +315,82 @@ func rowOf(t *testing.T, r *rig, code string) review.StationRow {
 	}
 	require.FailNow(t, "no such station", code)
 	return review.StationRow{}
+}
+
+// TestWaitsForEnrollment: before the commission enrolls the supervisor's
+// key, the worker sends nothing (a login would be refused) and says why;
+// the enrollment and a wake-up start it.
+func TestWaitsForEnrollment(t *testing.T) {
+	r := newRig(t)
+	a := r.station(r.pollingStations()[0])
+	a.seal(a.forms()[0], 1)
+	a.send()
+
+	// A second laptop of the same municipality, provisioned, not enrolled.
+	store, err := reviewdb.Open(r.ctx, t.TempDir()+"/supervisor.db")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	svc := review.New(store, review.Options{KDF: testKDF})
+	muni := r.def.Municipalities[0].Code
+	_, err = svc.Provision(r.ctx, review.ProvisionRequest{Definition: definition(), Fingerprint: electiontest.Fingerprint(),
+		Municipality: muni, PIN: []byte(testPIN), By: "Besa Hoxha"})
+	require.NoError(t, err)
+	key, err := svc.Unlock(r.ctx, []byte(testPIN))
+	require.NoError(t, err)
+	var requests atomic.Int64
+	r.front.step(func(http.ResponseWriter, *http.Request) bool { requests.Add(1); return false })
+
+	// changed holds one wake-up while the state changed since it was last
+	// read: the test reads the whole state then.
+	changed := make(chan struct{}, 1)
+	w := reviewer.New(svc, r.client(), reviewer.Options{Backoff: fastBackoff, OnState: func(reviewer.State) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}})
+	until := func(what string, cond func(reviewer.State) bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for !cond(w.State()) {
+			select {
+			case <-changed:
+			case <-deadline:
+				require.FailNow(t, "waited too long", "for %s", what)
+			}
+		}
+	}
+	w.SetKey(key)
+	require.ErrorIs(t, w.Drain(r.ctx), reviewer.ErrNotEnrolled)
+	assert.True(t, w.State().NotEnrolled)
+	assert.Zero(t, requests.Load(), "nothing is sent before the enrollment")
+
+	ctx, cancel := context.WithCancel(r.ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	until("the worker waiting", func(s reviewer.State) bool { return s.NotEnrolled })
+	assert.Zero(t, requests.Load())
+
+	codes, err := r.comm.IssueCodes(r.ctx, enrollment.RoleSupervisor, []string{muni}, "test")
+	require.NoError(t, err)
+	req, err := svc.EnrollmentRequest(r.ctx, key, codes[0].Code)
+	require.NoError(t, err)
+	_, err = r.client().Enroll(r.ctx, req)
+	require.NoError(t, err)
+	require.NoError(t, svc.RecordEnrollment(r.ctx, r.url))
+	w.Wake()
+	until("a pass after the enrollment", func(s reviewer.State) bool {
+		return !s.NotEnrolled && !s.Syncing && !s.FetchedAt.IsZero() && s.Envelopes == 0 && s.LastError == ""
+	})
+	envs := 0
+	require.NoError(t, store.View(r.ctx, func(rd review.Reader) error {
+		list, err := rd.Envelopes("")
+		envs = len(list)
+		return err
+	}))
+	assert.Equal(t, 1, envs, "the station's submission, fetched once enrolled")
 }
