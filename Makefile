@@ -35,15 +35,20 @@ CMD_PKGS = $(shell $(GO) list -e ./cmd/... 2>/dev/null)
 GO_FILES = $(wildcard $(shell git ls-files --cached --others --exclude-standard \
 	-- '*.go' ':(exclude,glob)**/testdata/**' 2>/dev/null))
 
-.PHONY: help deps fmt-check vet nocgo test bench lint build demo clean
+# The release: `make release` writes it into RELEASE_DIR, signed with
+# RELEASE_KEY (a development key in dist/ when not given); see docs/install.md.
+RELEASE_DIR ?= dist/release/$(VERSION)
+RELEASE_DEV_KEY := dist/release-dev.key
+
+.PHONY: help deps fmt-check vet nocgo test bench lint build demo clean release release-check
 
 help: ## list the targets
 	@echo "usage: make TARGET"
 	@grep -E '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
-		awk -F':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
+		awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
 
 deps: ## install the Debian packages and start PostgreSQL (as root or via sudo)
-	scripts/install-deps.sh build gui-test postgres
+	scripts/install-deps.sh build gui-test postgres release
 
 fmt-check: ## fail listing the Go files that gofmt would change
 	@bad="$$($(if $(GO_FILES),gofmt -l $(GO_FILES)))"; \
@@ -59,12 +64,15 @@ nocgo: ## build everything but ui/ and cmd/tally with CGO_ENABLED=0
 	echo "CGO_ENABLED=0 $(GO) build $$(echo $$pkgs)"; \
 	CGO_ENABLED=0 $(GO) build $$pkgs
 
-test: deps fmt-check vet nocgo ## deps, checks, go test -race, then every fuzz target for FUZZTIME
+test: deps fmt-check vet nocgo ## deps, checks, go test -race, every fuzz target for FUZZTIME, release-check
 	$(if $(PKGS),$(GUI_TEST_WRAPPER) $(GO) test -race -count=1 ./...,@echo "test: no Go packages yet")
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz-short.sh
+	@$(MAKE) --no-print-directory release-check
 
-bench: ## run the benchmarks (BENCHTIME=1s)
+bench: ## run the benchmarks (BENCHTIME=1s), then tallyd's election-night load with readers of the results
 	$(if $(PKGS),$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...,@echo "bench: no Go packages yet")
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/tallyd
+	bin/tallyd bench
 
 lint: fmt-check vet ## fmt-check, vet and staticcheck
 	$(STATICCHECK) ./...
@@ -75,6 +83,16 @@ build: ## build the commands into bin/
 demo: deps ## build, then run tallyd with the demo election and a station that seals and sends its forms
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/tallyd ./cmd/tally
 	scripts/demo.sh bin demo-data
+
+release: ## build the release into dist/release/VERSION (RELEASE_KEY=FILE; SIGN_CERT, SIGN_KEY to sign for Windows)
+	@if [[ -z "$(RELEASE_KEY)" && ! -f $(RELEASE_DEV_KEY) ]]; then mkdir -p dist; \
+		$(GO) run ./scripts/release/mkrelease key --out $(RELEASE_DEV_KEY); fi
+	@[[ -n "$(RELEASE_KEY)" ]] || echo "release: no RELEASE_KEY given: signing with the development key $(RELEASE_DEV_KEY)"
+	rm -rf $(RELEASE_DIR)
+	RELEASE_KEY=$(or $(RELEASE_KEY),$(RELEASE_DEV_KEY)) GO=$(GO) scripts/release/build.sh $(RELEASE_DIR)
+
+release-check: ## build the release twice with throwaway keys; compare, verify, tamper
+	GO=$(GO) scripts/release/check.sh
 
 clean: ## remove bin/, dist/ and demo-data/
 	rm -rf bin/ dist/ demo-data/

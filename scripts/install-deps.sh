@@ -12,7 +12,8 @@
 #   postgres  a PostgreSQL server answering on 127.0.0.1:5432 with a database "test"
 #   release   what `make release` builds and checks with: mingw-w64 (the Windows
 #             build), NSIS (its installer), osslsigncode and openssl (Authenticode),
-#             xz, file, binutils and desktop-file-utils
+#             xz, file, binutils, desktop-file-utils, and 64-bit Wine to run the
+#             installer, the app and the uninstaller in the release check
 #
 # Idempotent: packages are installed only when missing, and `apt-get update`
 # runs at most once, right before the first install. With everything present
@@ -156,7 +157,7 @@ group_gui_test() {
 }
 
 group_release() {
-	ensure_packages release gcc-mingw-w64-x86-64 nsis osslsigncode openssl xz-utils file binutils desktop-file-utils
+	ensure_packages release gcc-mingw-w64-x86-64 nsis osslsigncode openssl xz-utils file binutils desktop-file-utils wine64
 }
 
 pg_ready() {

@@ -85,6 +85,11 @@ Usage:
   tally export --out DIR
         write the station's record (definition, sealed versions, receipts,
         photos, audit log, manifest) into a new or empty directory
+  tally verify-release DIR (--key FILE | --fingerprint FP) [--json] [INSTALLED...]
+        check a release directory against its manifest signed with the
+        release key: the checksums, every file, the Authenticode signatures;
+        name every file that does not match; and find each INSTALLED file
+        (such as /usr/bin/tallyd) among those its packages install
   tally verify-results DIR|URL --fingerprint FP [--from N | --latest] [--tls-pin PIN]...
         check published results, in the directory tallyd publish wrote or
         at the server's address: the signed definition and key list, every
@@ -138,6 +143,8 @@ func dispatch(args []string, s *streams) error {
 		return syncCommand(args[1:], s)
 	case "export":
 		return exportCommand(args[1:], s)
+	case "verify-release":
+		return verifyRelease(args[1:], s.stdout)
 	case "verify-results":
 		return verifyResults(args[1:], s.stdout)
 	case "version", "--version", "-version":
