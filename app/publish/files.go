@@ -20,7 +20,8 @@ import (
 //
 //	latest.json                        the pointer to the latest snapshot
 //	N/snapshot.json                    the sealed snapshot (DSSE), the one signed document
-//	N/summary.json                     every contest's national and municipal figures, with names
+//	N/summary.json                     every contest's national and municipal figures, by code
+//	N/names.json                       what the codes stand for (the definition's names: read once)
 //	N/municipalities/CODE.json         a municipality's centres and stations, with each counted form
 //	N/CONTEST/stations.csv             per polling station
 //	N/CONTEST/municipalities.csv       per municipality and national
@@ -34,6 +35,7 @@ import (
 // The formats of the views.
 const (
 	SummaryFormat      = "tally.results.summary/v1"
+	NamesFormat        = "tally.results.names/v1"
 	MunicipalityFormat = "tally.results.municipality/v1"
 	LatestFormat       = "tally.results.latest/v1"
 )
@@ -77,17 +79,64 @@ func (g *lazyGzip) bytes(body []byte) []byte {
 	return g.out
 }
 
-// Summary is N/summary.json: what a results page shows first.
+// Summary is N/summary.json: what a results page shows first, by code.
+// The names the codes stand for are in N/names.json, the same in every
+// snapshot of the election, so that a crowd polling the summary does not
+// carry them each time; WithNames fills the fields marked "from
+// names.json".
 type Summary struct {
 	Format         string             `json:"format"`
 	Number         uint64             `json:"number"`
 	SnapshotDigest string             `json:"snapshot_digest"` // seal.Digest of N/snapshot.json
 	CreatedAt      time.Time          `json:"created_at"`
-	Election       SummaryElection    `json:"election"`
-	Municipalities []NamedUnit        `json:"municipalities"` // every municipality, in the definition's order
+	ElectionID     string             `json:"election"`
 	Contests       []SummaryContest   `json:"contests"`
 	Files          map[string]string  `json:"files"` // what else the snapshot has, by name: path relative to N/
 	Reported       SummaryStationInfo `json:"reported"`
+
+	Election       SummaryElection `json:"-"` // from names.json
+	Municipalities []NamedUnit     `json:"-"` // from names.json: every municipality, in the definition's order
+}
+
+// Names is N/names.json: the election, its municipalities and its
+// contests with their entities, named in every language of the
+// definition.
+type Names struct {
+	Format         string          `json:"format"`
+	Election       SummaryElection `json:"election"`
+	Municipalities []NamedUnit     `json:"municipalities"`
+	Contests       []NamedContest  `json:"contests"`
+}
+
+// NamedContest is a contest as the definition names it.
+type NamedContest struct {
+	Contest      string               `json:"contest"`
+	Kind         election.ContestKind `json:"kind"`
+	Municipality string               `json:"municipality,omitempty"` // empty for a nationwide contest
+	Name         election.Names       `json:"name"`
+	Seats        int                  `json:"seats"`
+	Entities     []SummaryEntity      `json:"entities"` // ballot order, as every Votes list
+}
+
+// WithNames fills the summary's names from the snapshot's names.json.
+func (s *Summary) WithNames(n *Names) error {
+	if n.Election.ID != s.ElectionID {
+		return fmt.Errorf("publish: names of election %q for a summary of %q", n.Election.ID, s.ElectionID)
+	}
+	by := make(map[string]*NamedContest, len(n.Contests))
+	for i := range n.Contests {
+		by[n.Contests[i].Contest] = &n.Contests[i]
+	}
+	for i := range s.Contests {
+		c := &s.Contests[i]
+		nc, ok := by[c.Contest]
+		if !ok {
+			return fmt.Errorf("publish: names.json has no contest %s", c.Contest)
+		}
+		c.Kind, c.Municipality, c.Name, c.Seats, c.Entities = nc.Kind, nc.Municipality, nc.Name, nc.Seats, nc.Entities
+	}
+	s.Election, s.Municipalities = n.Election, n.Municipalities
+	return nil
 }
 
 // SummaryElection names the election.
@@ -120,18 +169,20 @@ type Place struct {
 	Centre string               `json:"centre,omitempty"` // a polling station's voting centre
 }
 
-// SummaryContest is one contest's national and municipal figures.
+// SummaryContest is one contest's national and municipal figures; its
+// votes are in the order of the contest's entities in names.json.
 type SummaryContest struct {
-	Contest      string               `json:"contest"`
-	Kind         election.ContestKind `json:"kind"`
-	Municipality string               `json:"municipality,omitempty"` // empty for a nationwide contest
-	Name         election.Names       `json:"name"`
-	Seats        int                  `json:"seats"`
-	Entities     []SummaryEntity      `json:"entities"` // ballot order, as every Votes list
-	National     Tally                `json:"national"`
+	Contest  string `json:"contest"`
+	National Tally  `json:"national"`
 	// Municipalities are the contest's figures per municipality; empty
 	// for a contest of one municipality, whose national figures are its.
 	Municipalities []Tally `json:"municipalities"`
+
+	Kind         election.ContestKind `json:"-"` // from names.json
+	Municipality string               `json:"-"` // from names.json
+	Name         election.Names       `json:"-"` // from names.json
+	Seats        int                  `json:"-"` // from names.json
+	Entities     []SummaryEntity      `json:"-"` // from names.json
 }
 
 // SummaryEntity is a choice on a contest's ballot.
@@ -195,6 +246,9 @@ func SnapshotPath(n uint64) string { return strconv.FormatUint(n, 10) + "/snapsh
 // SummaryPath: see SnapshotPath.
 func SummaryPath(n uint64) string { return strconv.FormatUint(n, 10) + "/summary.json" }
 
+// NamesPath: see SnapshotPath.
+func NamesPath(n uint64) string { return strconv.FormatUint(n, 10) + "/names.json" }
+
 // MunicipalityPath: see SnapshotPath.
 func MunicipalityPath(n uint64, code string) string {
 	return strconv.FormatUint(n, 10) + "/municipalities/" + code + ".json"
@@ -231,6 +285,13 @@ func Files(def *election.Definition, s *Snapshot, sealed []byte) ([]File, error)
 		return nil, fmt.Errorf("publish: encode the summary of snapshot %d: %w", s.Number, err)
 	}
 	if err := add(SummaryPath(s.Number), "application/json", summary); err != nil {
+		return nil, err
+	}
+	names, err := json.Marshal(namesOf(def))
+	if err != nil {
+		return nil, fmt.Errorf("publish: encode the names of snapshot %d: %w", s.Number, err)
+	}
+	if err := add(NamesPath(s.Number), "application/json", names); err != nil {
 		return nil, err
 	}
 	eager = false
@@ -328,15 +389,9 @@ func entitiesOf(c *election.Contest) []SummaryEntity {
 }
 
 func summaryOf(def *election.Definition, s *Snapshot, digest string) *Summary {
-	e := &def.Election
 	sum := &Summary{
 		Format: SummaryFormat, Number: s.Number, SnapshotDigest: digest, CreatedAt: s.CreatedAt,
-		Election: SummaryElection{ID: e.ID, Kind: e.Kind, Name: e.Name, Date: e.Date, Languages: e.Languages},
-		Files:    map[string]string{"snapshot": "snapshot.json"},
-	}
-	for i := range def.Municipalities {
-		m := &def.Municipalities[i]
-		sum.Municipalities = append(sum.Municipalities, NamedUnit{Code: m.Code, Name: m.Name})
+		ElectionID: def.Election.ID, Files: map[string]string{"snapshot": "snapshot.json", "names": "names.json"},
 	}
 	for i := range s.Results.Contests {
 		cr := &s.Results.Contests[i]
@@ -348,10 +403,7 @@ func summaryOf(def *election.Definition, s *Snapshot, digest string) *Summary {
 		if c.Municipality != "" {
 			perMunicipality = []Tally{}
 		}
-		sum.Contests = append(sum.Contests, SummaryContest{
-			Contest: c.Code, Kind: c.Kind, Municipality: c.Municipality, Name: c.Name, Seats: c.Seats,
-			Entities: entitiesOf(c), National: cr.National, Municipalities: perMunicipality,
-		})
+		sum.Contests = append(sum.Contests, SummaryContest{Contest: c.Code, National: cr.National, Municipalities: perMunicipality})
 		stations, municipalities := CSVPaths(s.Number, c.Code)
 		prefix := strconv.FormatUint(s.Number, 10) + "/"
 		sum.Files[c.Code+"/stations.csv"] = stations[len(prefix):]
@@ -374,6 +426,22 @@ func summaryOf(def *election.Definition, s *Snapshot, digest string) *Summary {
 		}
 	}
 	return sum
+}
+
+func namesOf(def *election.Definition) *Names {
+	e := &def.Election
+	n := &Names{Format: NamesFormat,
+		Election: SummaryElection{ID: e.ID, Kind: e.Kind, Name: e.Name, Date: e.Date, Languages: e.Languages}}
+	for i := range def.Municipalities {
+		m := &def.Municipalities[i]
+		n.Municipalities = append(n.Municipalities, NamedUnit{Code: m.Code, Name: m.Name})
+	}
+	for i := range def.Contests {
+		c := &def.Contests[i]
+		n.Contests = append(n.Contests, NamedContest{Contest: c.Code, Kind: c.Kind, Municipality: c.Municipality,
+			Name: c.Name, Seats: c.Seats, Entities: entitiesOf(c)})
+	}
+	return n
 }
 
 func municipalityOf(def *election.Definition, s *Snapshot, digest string, m *election.Municipality) *MunicipalityView {

@@ -32,7 +32,7 @@ func TestFiles(t *testing.T) {
 	t.Run("OKLayout", func(t *testing.T) {
 		assert.Equal(t, "1/snapshot.json", files[0].Path)
 		assert.Equal(t, sealed, files[0].Body)
-		want := 2 + len(def.Municipalities) + 2*len(def.Contests)
+		want := 3 + len(def.Municipalities) + 2*len(def.Contests)
 		assert.Len(t, files, want)
 		for _, m := range def.Municipalities {
 			assert.Contains(t, byPath, publish.MunicipalityPath(1, m.Code))
@@ -55,6 +55,11 @@ func TestFiles(t *testing.T) {
 	t.Run("OKSummary", func(t *testing.T) {
 		var sum publish.Summary
 		require.NoError(t, json.Unmarshal(byPath["1/summary.json"].Body, &sum))
+		assert.NotContains(t, string(byPath["1/summary.json"].Body), def.Contests[0].Name["sq"], "names are apart")
+		var names publish.Names
+		require.NoError(t, json.Unmarshal(byPath["1/names.json"].Body, &names))
+		assert.Equal(t, publish.NamesFormat, names.Format)
+		require.NoError(t, sum.WithNames(&names))
 		assert.Equal(t, publish.SummaryFormat, sum.Format)
 		assert.Equal(t, seal.Digest(sealed), sum.SnapshotDigest)
 		require.Len(t, sum.Contests, len(def.Contests))

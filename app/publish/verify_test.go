@@ -257,7 +257,7 @@ func TestVerifyTree(t *testing.T) {
 		assert.Equal(t, 1, rep.RevokedKeys)
 		assert.Equal(t, 1, rep.RevokedSigners, "the first station's former key signed counted forms")
 		require.Len(t, rep.Snapshots, 3)
-		wantFiles := 2 + len(fx.def.Municipalities) + 2*len(fx.def.Contests)
+		wantFiles := 3 + len(fx.def.Municipalities) + 2*len(fx.def.Contests) // snapshot, summary, names
 		envelopes := 0
 		for i, s := range rep.Snapshots {
 			assert.Equal(t, uint64(i+1), s.Number)

@@ -281,6 +281,9 @@ func (s *site) file(t *testing.T, n uint64, path string, v any) {
 func (s *site) summary(t *testing.T, n uint64) publish.Summary {
 	var sum publish.Summary
 	s.file(t, n, publish.SummaryPath(n), &sum)
+	var names publish.Names
+	s.file(t, n, publish.NamesPath(n), &names)
+	require.NoError(t, sum.WithNames(&names))
 	return sum
 }
 
@@ -752,13 +755,17 @@ func testAssembly(t *testing.T, b *browser) {
 
 	// The views were fetched once per snapshot, however often latest.json
 	// was checked.
-	summaries := map[string]int{}
+	summaries, names := map[string]int{}, map[string]int{}
 	for _, r := range s.log.all() {
 		if strings.HasSuffix(r.path, "/summary.json") {
 			summaries[r.path]++
 		}
+		if strings.HasSuffix(r.path, "/names.json") {
+			names[r.path]++
+		}
 	}
 	assert.Equal(t, map[string]int{"/v1/results/1/summary.json": 1, "/v1/results/2/summary.json": 1}, summaries)
+	assert.Equal(t, map[string]int{"/v1/results/1/names.json": 1}, names, "the names, once")
 	var after []string
 	for _, r := range s.log.all()[len(before):] {
 		after = append(after, r.path)

@@ -19,7 +19,8 @@
   let lang = 'sq';
   let fmt = null;       // the formatters of lang
   let latest = null;    // latest.json of the snapshot shown
-  let summary = null;   // its summary.json
+  let summary = null;   // its summary.json, with the names of names.json
+  let names = null;     // names.json, read once
   let view = null;      // {number, code, data | missing | failed}: the open municipality
   let checkedAt = null; // when latest.json last answered
   let unreachable = false;
@@ -190,9 +191,23 @@
     }, refresh * 1000);
   }
 
+  // withNames gives a summary the names its codes stand for, from the
+  // snapshot's names.json: the definition's, the same for every snapshot
+  // of the election, so they are fetched once.
+  async function withNames(s) {
+    if (!names || names.election.id !== s.election) {
+      names = await getJSON(new URL(`${s.number}/names.json`, ROOT));
+    }
+    const byCode = new Map(names.contests.map((c) => [c.contest, c]));
+    s.election = names.election;
+    s.municipalities = names.municipalities;
+    for (const c of s.contests) Object.assign(c, byCode.get(c.contest));
+    return s;
+  }
+
   async function load(l) {
     const gen = ++generation;
-    const s = await getJSON(new URL(l.summary, ROOT));
+    const s = await withNames(await getJSON(new URL(l.summary, ROOT)));
     const r = route();
     const v = r.m ? await loadView(s.number, r.m, s) : null;
     if (gen !== generation) return;
