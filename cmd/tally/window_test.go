@@ -435,47 +435,9 @@ func (p *appProcess) stop(t *testing.T) {
 // the station is found by its code, its submission opened and returned
 // with a reason and the PIN; the commission then holds the decision.
 func TestRealWindowSupervisor(t *testing.T) {
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	e, err := harness.NewElection(harness.ElectionOptions{Seed: 12, Municipalities: 1,
-		Servers: []election.Server{{URL: "http://" + addr}}})
-	require.NoError(t, err)
-	tallydBin, err := harness.BuildTallyd(dir)
-	require.NoError(t, err)
-	td, err := harness.Import(tallydBin, dir, e)
-	require.NoError(t, err)
-	td.Listen(addr)
-	require.NoError(t, td.Start())
-	defer func() { _ = td.Stop() }()
-	definition := filepath.Join(dir, "election.json")
-	pinFile := filepath.Join(dir, "pin.txt")
-	require.NoError(t, os.WriteFile(pinFile, []byte(goodPIN+"\n"), 0o600))
-
-	// A station seals and sends its first form.
-	me := e.PollingStations()[0]
-	sdb := filepath.Join(dir, "station.db")
-	tallyOK(t, "station", "init", "--db", sdb, "--definition", definition, "--fingerprint", e.Fingerprint(),
-		"--station", me.Code, "--by", chair, "--pin-file", pinFile)
-	tallyOK(t, "station", "enroll", "--db", sdb, "--code", e.Codes[me.Code], "--pin-file", pinFile)
-	key := station.FormKey{Contest: me.Forms[0].Contest, Form: me.Forms[0].Form}
-	layout, err := e.Def.Layout(key.Contest, key.Form)
-	require.NoError(t, err)
-	paper := election.DemoForm(e.Def, layout, me, 6)
-	counts := map[string]int{}
-	for k, v := range paper.Counts {
-		counts[string(k)] = v
-	}
-	raw, err := json.Marshal(map[string]any{"counts": counts, "members_present": paper.Members})
-	require.NoError(t, err)
-	countsFile, photo := filepath.Join(dir, "counts.json"), filepath.Join(dir, "paper-form.png")
-	require.NoError(t, os.WriteFile(countsFile, raw, 0o600))
-	require.NoError(t, os.WriteFile(photo, pngPhoto(t), 0o600))
-	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "first",
-		"--by", chair, "--photo", photo)
-	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "second",
-		"--by", second)
-	tallyOK(t, "station", "seal", "--db", sdb, "--contest", key.Contest, "--pin-file", pinFile)
-	tallyOK(t, "sync", "--db", sdb, "--pin-file", pinFile)
+	r := newSubmittedRig(t, 12)
+	e, dir, td, tallydBin, definition, pinFile := r.e, r.dir, r.td, r.tallydBin, r.definition, r.pinFile
+	me, sdb := r.me, r.sdb
 
 	// The municipality's supervisor, provisioned and enrolled headless.
 	codes := filepath.Join(dir, "supervisor-codes.csv")
@@ -575,47 +537,9 @@ func TestRealWindowSupervisor(t *testing.T) {
 // shows it.
 func TestRealWindowSupervisorSetup(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	e, err := harness.NewElection(harness.ElectionOptions{Seed: 13, Municipalities: 1,
-		Servers: []election.Server{{URL: "http://" + addr}}})
-	require.NoError(t, err)
-	tallydBin, err := harness.BuildTallyd(dir)
-	require.NoError(t, err)
-	td, err := harness.Import(tallydBin, dir, e)
-	require.NoError(t, err)
-	td.Listen(addr)
-	require.NoError(t, td.Start())
-	defer func() { _ = td.Stop() }()
-	definition := filepath.Join(dir, "election.json")
-	pinFile := filepath.Join(dir, "pin.txt")
-	require.NoError(t, os.WriteFile(pinFile, []byte(goodPIN+"\n"), 0o600))
-
-	// A station seals and sends its first form.
-	me := e.PollingStations()[0]
-	sdb := filepath.Join(dir, "station.db")
-	tallyOK(t, "station", "init", "--db", sdb, "--definition", definition, "--fingerprint", e.Fingerprint(),
-		"--station", me.Code, "--by", chair, "--pin-file", pinFile)
-	tallyOK(t, "station", "enroll", "--db", sdb, "--code", e.Codes[me.Code], "--pin-file", pinFile)
-	key := station.FormKey{Contest: me.Forms[0].Contest, Form: me.Forms[0].Form}
-	layout, err := e.Def.Layout(key.Contest, key.Form)
-	require.NoError(t, err)
-	paper := election.DemoForm(e.Def, layout, me, 6)
-	counts := map[string]int{}
-	for k, v := range paper.Counts {
-		counts[string(k)] = v
-	}
-	raw, err := json.Marshal(map[string]any{"counts": counts, "members_present": paper.Members})
-	require.NoError(t, err)
-	countsFile, photo := filepath.Join(dir, "counts.json"), filepath.Join(dir, "paper-form.png")
-	require.NoError(t, os.WriteFile(countsFile, raw, 0o600))
-	require.NoError(t, os.WriteFile(photo, pngPhoto(t), 0o600))
-	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "first",
-		"--by", chair, "--photo", photo)
-	tallyOK(t, "station", "enter", "--db", sdb, "--contest", key.Contest, "--file", countsFile, "--as", "second",
-		"--by", second)
-	tallyOK(t, "station", "seal", "--db", sdb, "--contest", key.Contest, "--pin-file", pinFile)
-	tallyOK(t, "sync", "--db", sdb, "--pin-file", pinFile)
+	r := newSubmittedRig(t, 13)
+	e, dir, addr, td, tallydBin := r.e, r.dir, r.addr, r.td, r.tallydBin
+	me, sdb, layout := r.me, r.sdb, r.layout
 
 	// The station's key signs another version 1, as a copied laptop
 	// would: the commission refuses it as a conflict.
@@ -723,4 +647,62 @@ func TestRealWindowSupervisorSetup(t *testing.T) {
 	x.key(t, "Return") // "open the station" has the focus
 	x.waitTitle(t, app, screen("station"))
 	app.stop(t)
+}
+
+// submittedRig is a real tallyd process with a one-municipality election
+// and its first polling station, provisioned and enrolled headless, that
+// typed, sealed and sent its first form.
+type submittedRig struct {
+	e                        *harness.Election
+	dir, addr, tallydBin     string
+	td                       *harness.Tallyd
+	definition, pinFile, sdb string
+	me                       *election.Station
+	key                      station.FormKey
+	layout                   *election.Layout
+}
+
+func newSubmittedRig(t *testing.T, seed uint64) *submittedRig {
+	t.Helper()
+	r := &submittedRig{dir: t.TempDir(), addr: freeAddr(t)}
+	var err error
+	r.e, err = harness.NewElection(harness.ElectionOptions{Seed: seed, Municipalities: 1,
+		Servers: []election.Server{{URL: "http://" + r.addr}}})
+	require.NoError(t, err)
+	r.tallydBin, err = harness.BuildTallyd(r.dir)
+	require.NoError(t, err)
+	r.td, err = harness.Import(r.tallydBin, r.dir, r.e)
+	require.NoError(t, err)
+	r.td.Listen(r.addr)
+	require.NoError(t, r.td.Start())
+	t.Cleanup(func() { _ = r.td.Stop() })
+	r.definition = filepath.Join(r.dir, "election.json")
+	r.pinFile = filepath.Join(r.dir, "pin.txt")
+	require.NoError(t, os.WriteFile(r.pinFile, []byte(goodPIN+"\n"), 0o600))
+
+	r.me = r.e.PollingStations()[0]
+	r.sdb = filepath.Join(r.dir, "station.db")
+	tallyOK(t, "station", "init", "--db", r.sdb, "--definition", r.definition, "--fingerprint", r.e.Fingerprint(),
+		"--station", r.me.Code, "--by", chair, "--pin-file", r.pinFile)
+	tallyOK(t, "station", "enroll", "--db", r.sdb, "--code", r.e.Codes[r.me.Code], "--pin-file", r.pinFile)
+	r.key = station.FormKey{Contest: r.me.Forms[0].Contest, Form: r.me.Forms[0].Form}
+	r.layout, err = r.e.Def.Layout(r.key.Contest, r.key.Form)
+	require.NoError(t, err)
+	paper := election.DemoForm(r.e.Def, r.layout, r.me, 6)
+	counts := map[string]int{}
+	for k, v := range paper.Counts {
+		counts[string(k)] = v
+	}
+	raw, err := json.Marshal(map[string]any{"counts": counts, "members_present": paper.Members})
+	require.NoError(t, err)
+	countsFile, photo := filepath.Join(r.dir, "counts.json"), filepath.Join(r.dir, "paper-form.png")
+	require.NoError(t, os.WriteFile(countsFile, raw, 0o600))
+	require.NoError(t, os.WriteFile(photo, pngPhoto(t), 0o600))
+	tallyOK(t, "station", "enter", "--db", r.sdb, "--contest", r.key.Contest, "--file", countsFile, "--as", "first",
+		"--by", chair, "--photo", photo)
+	tallyOK(t, "station", "enter", "--db", r.sdb, "--contest", r.key.Contest, "--file", countsFile, "--as", "second",
+		"--by", second)
+	tallyOK(t, "station", "seal", "--db", r.sdb, "--contest", r.key.Contest, "--pin-file", r.pinFile)
+	tallyOK(t, "sync", "--db", r.sdb, "--pin-file", r.pinFile)
+	return r
 }
