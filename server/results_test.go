@@ -292,3 +292,35 @@ func TestResultsFloodStaysInMemory(t *testing.T) {
 	assert.Equal(t, reads0, store.reads.Load(), "reads of the database")
 	assert.Equal(t, writes0, store.writes.Load(), "writes to the database")
 }
+
+// TestServiceSourceTold holds what publication counts of a submission as
+// ingest handed it over (parsed once, its envelope never read back) to
+// what it counts of the same submission read from the store, as another
+// node would read it.
+func TestServiceSourceTold(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	told := publish.ServiceSource(f.svc)
+	for i := 0; i < 2; i++ {
+		st := f.station(0, i)
+		key := f.enroll(enrollment.RoleStation, st.Code, byte(20+i))
+		v1 := f.seal(f.form(st, 1), key, 1, "")
+		require.Equal(t, http.StatusCreated, f.submit(v1).status)
+		v2 := f.form(st, 2)
+		v2.PhotoSHA256 = digest([]byte("the photo of " + st.Code))
+		require.Equal(t, http.StatusCreated, f.submit(f.seal(v2, key, 2, digest(v1))).status)
+	}
+	cold := publish.ServiceSource(f.svc)
+	want, err := cold(ctx)
+	require.NoError(t, err)
+	require.Len(t, want, 2)
+	got, err := told(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	for _, a := range got {
+		assert.Equal(t, 2, a.Version)
+		assert.NotEmpty(t, a.Envelope)
+		assert.NotEmpty(t, a.Counts)
+		assert.NotEmpty(t, a.PhotoSHA256)
+	}
+}

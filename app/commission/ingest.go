@@ -27,7 +27,8 @@ type Receipt struct {
 
 // checked is a submission that verified, waiting for its commit.
 type checked struct {
-	sub *Submission
+	sub  *Submission
+	form *election.Submission // the payload, parsed
 }
 
 type outcome struct {
@@ -113,7 +114,7 @@ func (s *Service) check(ctx context.Context, raw []byte, env *seal.Envelope) (*c
 		Digest: opened.Digest, FormRef: FormRef{Station: st.Code, Contest: sub.Form.Contest, Form: sub.Form.Kind},
 		Municipality: st.Municipality, Version: sub.Version, Supersedes: sub.Supersedes, KeyID: key.ID,
 		PhotoSHA256: sub.Form.PhotoSHA256, Envelope: raw, SealedAt: sub.SealedAt.UTC().Truncate(time.Microsecond),
-	}}, nil
+	}, form: sub}, nil
 }
 
 // commitLoop commits what Submit queued, many at a time: whatever queued
@@ -199,6 +200,9 @@ func (s *Service) commitBatch(batch []*pending) {
 		}
 		return nil
 	})
+	if err == nil {
+		s.tellStored(batch, results)
+	}
 	for i, p := range batch {
 		o := results[i]
 		if err != nil {
@@ -210,6 +214,44 @@ func (s *Service) commitBatch(batch []*pending) {
 			}
 		}
 		p.done <- o
+	}
+}
+
+// Stored is a submission this service just stored, as its listeners hear
+// of it: the stored row and its payload, parsed and checked.
+type Stored struct {
+	Submission *Submission
+	Form       *election.Submission
+}
+
+// OnStored has f hear of the submissions this service stores, after each
+// commit, from the committer: f must return at once (keep them, and look
+// at them elsewhere). Only what this service stored is told; on a database
+// shared by several nodes, what the others store is not.
+func (s *Service) OnStored(f func([]Stored)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, f)
+}
+
+func (s *Service) tellStored(batch []*pending, results []outcome) {
+	s.mu.RLock()
+	listeners := s.listeners
+	s.mu.RUnlock()
+	if len(listeners) == 0 {
+		return
+	}
+	var stored []Stored
+	for i, o := range results {
+		if o.receipt != nil && !o.receipt.Repeat {
+			stored = append(stored, Stored{Submission: o.receipt.Submission, Form: batch[i].c.form})
+		}
+	}
+	if len(stored) == 0 {
+		return
+	}
+	for _, f := range listeners {
+		f(stored)
 	}
 }
 

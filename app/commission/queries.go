@@ -46,7 +46,8 @@ func (s *Service) MunicipalityRecord(ctx context.Context, municipality string) (
 }
 
 // HeadsRecord is what the results count, in one consistent read: the
-// latest stored version of every form (Submissions) and every decision.
+// latest stored version of every form (Submissions, without their
+// envelopes: see SubmissionEnvelopes) and every decision.
 func (s *Service) HeadsRecord(ctx context.Context) (*StationRecord, error) {
 	var rec StationRecord
 	err := s.store.View(ctx, func(r Reader) error {

@@ -37,6 +37,8 @@ type Service struct {
 	def  *election.Definition
 	keys map[string]*Key // cache of enrolled keys; revocation is checked again in each commit
 
+	listeners []func([]Stored) // under mu
+
 	ingest   chan *pending
 	stop     chan struct{}
 	stopOnce sync.Once

@@ -53,7 +53,9 @@ type Reader interface {
 	// version.
 	Submissions(municipality, station string) ([]Submission, error)
 	// Heads lists the latest stored version of every form of every
-	// station, by station, contest and form: what results count.
+	// station, by station, contest and form: what results count. Their
+	// Envelope is nil (Submission reads one): the heads are read every
+	// few seconds, and their envelopes are megabytes that rarely changed.
 	Heads() ([]Submission, error)
 	// Conflicts lists the conflicts of a municipality's stations (or of
 	// one station), oldest first.

@@ -121,7 +121,7 @@ func fromRecord(def *election.Definition, rec *commission.StationRecord, parsed 
 			review = Returned
 		}
 		if a, ok := parsed[h.Digest]; ok {
-			a.Review = review
+			a.Review, a.ReceivedAt = review, h.ReceivedAt.UTC()
 			out = append(out, a)
 			continue
 		}

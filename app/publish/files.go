@@ -265,7 +265,11 @@ func CSVPaths(n uint64, contest string) (stations, municipalities string) {
 // but latest.json: the snapshot itself first, then the summary, the
 // municipalities in the definition's order, and each contest's CSV files.
 func Files(def *election.Definition, s *Snapshot, sealed []byte) ([]File, error) {
-	digest := seal.Digest(sealed)
+	return files(def, s, sealed, seal.Digest(sealed))
+}
+
+// files is Files for sealed bytes whose digest is known.
+func files(def *election.Definition, s *Snapshot, sealed []byte, digest string) ([]File, error) {
 	var out []File
 	// The summary is what a crowd reads: compressed at once and as small
 	// as it gets. The rest is compressed when first asked for.

@@ -42,7 +42,7 @@ type Source func(ctx context.Context) ([]Accepted, error)
 type Archive interface {
 	// Append stores a sealed snapshot durably before it is served; s is
 	// what it holds, decoded.
-	Append(ctx context.Context, number uint64, sealed []byte, s *Snapshot) error
+	Append(ctx context.Context, sealed *SealedSnapshot, s *Snapshot) error
 	// Get reads a stored snapshot; ErrNotPublished if there is none.
 	Get(ctx context.Context, number uint64) ([]byte, error)
 	// Last reads the latest stored snapshot; 0 and nil if there is none.
@@ -256,12 +256,12 @@ func (p *Publisher) build(ctx context.Context, at time.Time, latest *Published, 
 	if err != nil {
 		return nil, "", err
 	}
-	pub, err := ready(p.o.Definition, s, sealed)
+	pub, err := ready(p.o.Definition, s, sealed.Raw, sealed.Digest)
 	if err != nil {
 		return nil, "", err
 	}
 	if p.o.Archive != nil {
-		if err := p.o.Archive.Append(ctx, number, sealed, s); err != nil {
+		if err := p.o.Archive.Append(ctx, sealed, s); err != nil {
 			// Another node on the same database may have published this
 			// number first: serve its snapshot, and count again on top of
 			// it next time.
@@ -311,18 +311,18 @@ func (p *Publisher) published(sealed []byte) (*Published, *Snapshot, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	pub, err := ready(p.o.Definition, s, sealed)
+	pub, err := ready(p.o.Definition, s, sealed, seal.Digest(sealed))
 	return pub, s, err
 }
 
 // ready derives a sealed snapshot's files and gzips each once, for
 // serving.
-func ready(def *election.Definition, s *Snapshot, sealed []byte) (*Published, error) {
-	files, err := Files(def, s, sealed)
+func ready(def *election.Definition, s *Snapshot, sealed []byte, digest string) (*Published, error) {
+	files, err := files(def, s, sealed, digest)
 	if err != nil {
 		return nil, err
 	}
-	pub := &Published{Number: s.Number, Digest: seal.Digest(sealed), CreatedAt: s.CreatedAt,
+	pub := &Published{Number: s.Number, Digest: digest, CreatedAt: s.CreatedAt,
 		Sealed: files[0].Body, Files: files, byPath: make(map[string]*File, len(files))}
 	pub.ETag = `"` + pub.Digest + `"`
 	for i := range files {

@@ -64,7 +64,8 @@ type memoryArchive struct {
 	appended chan uint64 // told of each number appended, if not nil
 }
 
-func (a *memoryArchive) Append(_ context.Context, n uint64, sealed []byte, _ *publish.Snapshot) error {
+func (a *memoryArchive) Append(_ context.Context, sealed *publish.SealedSnapshot, _ *publish.Snapshot) error {
+	n := sealed.Number
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.byN == nil {
@@ -73,7 +74,7 @@ func (a *memoryArchive) Append(_ context.Context, n uint64, sealed []byte, _ *pu
 	if _, ok := a.byN[n]; ok {
 		return errors.New("already archived")
 	}
-	a.byN[n], a.last = sealed, n
+	a.byN[n], a.last = sealed.Raw, n
 	if a.appended != nil {
 		a.appended <- n
 	}

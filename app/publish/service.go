@@ -16,14 +16,36 @@ import (
 
 // ServiceSource reads what the commission's service stored: the head of
 // every form and every decision, in one consistent read. An envelope is
-// parsed once; later reads take it from memory, so a rebuild parses only
-// what arrived since the one before.
+// parsed once: what this service stores is taken as ingest parsed it, and
+// what another node stored is read and parsed when first seen; later reads
+// take both from memory. A rebuild then reads only the heads' digests and
+// reviews from the store.
 func ServiceSource(svc *commission.Service) Source {
-	var mu sync.Mutex
-	parsed := map[string]Accepted{}
+	var (
+		mu     sync.Mutex
+		parsed = map[string]Accepted{}
+
+		freshMu sync.Mutex
+		fresh   []commission.Stored // told by ingest since the last read
+	)
+	svc.OnStored(func(stored []commission.Stored) {
+		freshMu.Lock()
+		fresh = append(fresh, stored...)
+		freshMu.Unlock()
+	})
 	return func(ctx context.Context) ([]Accepted, error) {
 		mu.Lock()
 		defer mu.Unlock()
+		freshMu.Lock()
+		told := fresh
+		fresh = nil
+		freshMu.Unlock()
+		for _, st := range told {
+			sub := st.Submission
+			parsed[sub.Digest] = Accepted{Station: sub.Station, Contest: sub.Contest, Form: sub.Form,
+				Version: sub.Version, Digest: sub.Digest, Envelope: sub.Envelope, Counts: st.Form.Form.Counts,
+				PhotoSHA256: sub.PhotoSHA256}
+		}
 		def, err := svc.Definition(ctx)
 		if err != nil {
 			return nil, err
@@ -31,6 +53,24 @@ func ServiceSource(svc *commission.Service) Source {
 		rec, err := svc.HeadsRecord(ctx)
 		if err != nil {
 			return nil, err
+		}
+		var missing []string
+		for _, h := range rec.Submissions {
+			if _, ok := parsed[h.Digest]; !ok {
+				missing = append(missing, h.Digest)
+			}
+		}
+		if len(missing) > 0 {
+			envelopes, err := svc.SubmissionEnvelopes(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			for i := range rec.Submissions {
+				h := &rec.Submissions[i]
+				if env, ok := envelopes[h.Digest]; ok {
+					h.Envelope = env
+				}
+			}
 		}
 		out, err := fromRecord(def, rec, parsed)
 		if err != nil {
@@ -80,36 +120,22 @@ type serviceArchive struct{ svc *commission.Service }
 // served; the station envelopes in it are the store's own.
 func ServiceArchive(svc *commission.Service) Archive { return serviceArchive{svc} }
 
-func (a serviceArchive) Append(ctx context.Context, number uint64, sealed []byte, s *Snapshot) error {
-	env, err := seal.Parse(sealed, MaxSnapshotSize)
-	if err != nil {
-		return err
-	}
-	stripped := *s
-	stripped.Stations = make([]StationEntry, len(s.Stations))
-	for i, e := range s.Stations {
-		e.Envelope = nil
-		stripped.Stations[i] = e
-	}
-	payload, err := json.Marshal(&stripped)
-	if err != nil {
-		return err
-	}
+func (a serviceArchive) Append(ctx context.Context, sealed *SealedSnapshot, _ *Snapshot) error {
 	var gz bytes.Buffer
 	w, err := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
 	if err != nil {
 		return err
 	}
-	_, _ = w.Write(payload) // a bytes.Buffer takes everything
+	_, _ = w.Write(sealed.Stripped) // a bytes.Buffer takes everything
 	if err := w.Close(); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(archived{Format: ArchivedFormat, Digest: seal.Digest(sealed), PayloadType: env.PayloadType,
-		Signatures: env.Signatures, Stripped: gz.Bytes()})
+	raw, err := json.Marshal(archived{Format: ArchivedFormat, Digest: sealed.Digest, PayloadType: sealed.Envelope.PayloadType,
+		Signatures: sealed.Envelope.Signatures, Stripped: gz.Bytes()})
 	if err != nil {
 		return err
 	}
-	return a.svc.ArchiveSnapshotAs(ctx, number, raw, seal.Digest(sealed))
+	return a.svc.ArchiveSnapshotAs(ctx, sealed.Number, raw, sealed.Digest)
 }
 
 func (a serviceArchive) Get(ctx context.Context, number uint64) ([]byte, error) {

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,68 +107,123 @@ func stationEntries(def *election.Definition, heads map[formKey]*Accepted) []Sta
 // fields in a fixed order, maps with sorted keys, and Ed25519 signatures
 // are deterministic.
 func Seal(s *Snapshot, key *seal.PrivateKey) ([]byte, error) {
-	return sealWith(s, key, nil)
-}
-
-func sealWith(s *Snapshot, key *seal.PrivateKey, cache *entryCache) ([]byte, error) {
-	payload, err := encodeSnapshot(s, cache)
+	payload, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("publish: encode snapshot %d: %w", s.Number, err)
 	}
 	return seal.Sign(PayloadType, payload, key)
 }
 
+// SealedSnapshot is a snapshot as sealed, with what an Archive keeps of
+// it.
+type SealedSnapshot struct {
+	Number   uint64
+	Raw      []byte         // the DSSE envelope, as served
+	Digest   string         // seal.Digest(Raw)
+	Envelope *seal.Envelope // Raw decoded: payload type, payload, signatures
+	// Stripped is the payload with every station's envelope null: the
+	// snapshot without what the commission's store holds already.
+	Stripped []byte
+}
+
+// sealWith is Seal that takes each station entry's JSON from the cache
+// when it holds it, and also gives the stripped payload.
+func sealWith(s *Snapshot, key *seal.PrivateKey, cache *entryCache) (*SealedSnapshot, error) {
+	payload, stripped, err := encodeSnapshot(s, cache)
+	if err != nil {
+		return nil, fmt.Errorf("publish: encode snapshot %d: %w", s.Number, err)
+	}
+	raw, env, err := seal.SignEnvelope(PayloadType, payload, key)
+	if err != nil {
+		return nil, err
+	}
+	return &SealedSnapshot{Number: s.Number, Raw: raw, Digest: seal.Digest(raw), Envelope: env, Stripped: stripped}, nil
+}
+
 // entryCache keeps the JSON of the counted forms of one snapshot for the
 // next: a form's entry is the same as long as its head and review are, and
 // most of a snapshot's bytes are the envelopes, in base64, in its entries.
 type entryCache struct {
-	m, next map[string][]byte
+	m map[string]encodedEntry
 }
 
-// encodeSnapshot is json.Marshal(s), byte for byte, with each station
-// entry's JSON taken from the cache when it holds it. The cache then holds
-// this snapshot's entries only.
-func encodeSnapshot(s *Snapshot, cache *entryCache) ([]byte, error) {
-	if cache == nil {
-		return json.Marshal(s)
+// encodedEntry is a station entry's JSON, with its envelope and without
+// (null).
+type encodedEntry struct{ full, stripped []byte }
+
+// encodeEntry is json.Marshal(e), and the same with e.Envelope nil: one
+// encoding, as the envelope is the entry's last field and base64 in JSON
+// needs no escaping.
+func encodeEntry(e *StationEntry) (encodedEntry, error) {
+	bare := *e
+	bare.Envelope = nil
+	stripped, err := json.Marshal(&bare)
+	if err != nil {
+		return encodedEntry{}, err
 	}
+	const tail = `"envelope":null}`
+	if !bytes.HasSuffix(stripped, []byte(tail)) {
+		return encodedEntry{}, errors.New("a station entry's JSON does not end with its envelope")
+	}
+	if e.Envelope == nil {
+		return encodedEntry{full: stripped, stripped: stripped}, nil
+	}
+	head := stripped[:len(stripped)-len("null}")]
+	full := make([]byte, 0, len(head)+base64.StdEncoding.EncodedLen(len(e.Envelope))+2)
+	full = append(full, head...)
+	full = append(full, '"')
+	full = base64.StdEncoding.AppendEncode(full, e.Envelope)
+	full = append(full, '"', '}')
+	return encodedEntry{full: full, stripped: stripped}, nil
+}
+
+// encodeSnapshot is json.Marshal(s), byte for byte, and the same with
+// every station's envelope nil, with each station entry's JSON taken from
+// the cache when it holds it. The cache then holds this snapshot's entries
+// only.
+func encodeSnapshot(s *Snapshot, cache *entryCache) (full, stripped []byte, err error) {
 	head := *s
 	head.Stations = nil
 	b, err := json.Marshal(&head)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	const tail = `"stations":null}` // Stations is the last field
 	if !bytes.HasSuffix(b, []byte(tail)) {
-		return nil, errors.New("the snapshot's JSON does not end with its stations")
+		return nil, nil, errors.New("the snapshot's JSON does not end with its stations")
 	}
-	cache.next = make(map[string][]byte, len(s.Stations))
-	entries := make([][]byte, len(s.Stations))
-	size := len(b)
+	next := make(map[string]encodedEntry, len(s.Stations))
+	entries := make([]encodedEntry, len(s.Stations))
+	fullSize, strippedSize := len(b), len(b)
 	for i := range s.Stations {
 		e := &s.Stations[i]
 		key := e.Digest + " " + string(e.Review)
 		enc, ok := cache.m[key]
 		if !ok {
-			if enc, err = json.Marshal(e); err != nil {
-				return nil, err
+			if enc, err = encodeEntry(e); err != nil {
+				return nil, nil, err
 			}
 		}
-		cache.next[key], entries[i] = enc, enc
-		size += len(enc) + 1
+		next[key], entries[i] = enc, enc
+		fullSize += len(enc.full) + 1
+		strippedSize += len(enc.stripped) + 1
 	}
-	out := make([]byte, 0, size+2)
-	out = append(out, b[:len(b)-len(tail)]...)
-	out = append(out, `"stations":[`...)
-	for i, enc := range entries {
-		if i > 0 {
-			out = append(out, ',')
+	join := func(size int, part func(encodedEntry) []byte) []byte {
+		out := make([]byte, 0, size+2)
+		out = append(out, b[:len(b)-len(tail)]...)
+		out = append(out, `"stations":[`...)
+		for i, enc := range entries {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, part(enc)...)
 		}
-		out = append(out, enc...)
+		return append(out, "]}"...)
 	}
-	out = append(out, "]}"...)
-	cache.m, cache.next = cache.next, nil
-	return out, nil
+	full = join(fullSize, func(e encodedEntry) []byte { return e.full })
+	stripped = join(strippedSize, func(e encodedEntry) []byte { return e.stripped })
+	cache.m = next
+	return full, stripped, nil
 }
 
 // decodeSnapshot reads a snapshot payload strictly: one JSON object of

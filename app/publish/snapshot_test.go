@@ -195,7 +195,9 @@ func TestSealOpen(t *testing.T) {
 
 // TestEncodeWithCache holds the publisher's encoding, which reuses the JSON
 // of the forms counted before, to json.Marshal's bytes, snapshot after
-// snapshot as forms arrive and reviews change.
+// snapshot as forms arrive and reviews change; and the stripped payload
+// the archive keeps to json.Marshal's bytes of the snapshot with every
+// envelope nil.
 func TestEncodeWithCache(t *testing.T) {
 	def := smallMunicipal()
 	forms := allForms(t, def)
@@ -210,8 +212,20 @@ func TestEncodeWithCache(t *testing.T) {
 		require.NoError(t, err)
 		want, err := json.Marshal(s)
 		require.NoError(t, err)
-		got, err := encode(s)
+		got, gotStripped, err := encode(s)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(got), "step %d", i)
+		bare := *s
+		bare.Stations = make([]publish.StationEntry, len(s.Stations))
+		copy(bare.Stations, s.Stations)
+		for j := range bare.Stations {
+			bare.Stations[j].Envelope = nil
+		}
+		wantStripped, err := json.Marshal(&bare)
+		require.NoError(t, err)
+		require.Equal(t, string(wantStripped), string(gotStripped), "step %d", i)
+		if len(s.Stations) > 0 {
+			require.NotEqual(t, string(got), string(gotStripped), "step %d", i)
+		}
 	}
 }

@@ -100,32 +100,43 @@ func Digest(raw []byte) string {
 // Sign makes a DSSE envelope of payload, signed by every signer, and
 // returns its compact JSON.
 func Sign(payloadType string, payload []byte, signers ...*PrivateKey) ([]byte, error) {
+	raw, _, err := SignEnvelope(payloadType, payload, signers...)
+	return raw, err
+}
+
+// SignEnvelope is Sign that also gives the envelope it encoded, for a
+// caller that needs its signatures without parsing the bytes again.
+func SignEnvelope(payloadType string, payload []byte, signers ...*PrivateKey) ([]byte, *Envelope, error) {
 	if msg := checkPayloadType(payloadType); msg != "" {
-		return nil, newError(ErrMalformed, "payloadType: %s", msg)
+		return nil, nil, newError(ErrMalformed, "payloadType: %s", msg)
 	}
 	if len(payload) == 0 {
-		return nil, newError(ErrMalformed, "payload: empty")
+		return nil, nil, newError(ErrMalformed, "payload: empty")
 	}
 	if len(signers) == 0 {
-		return nil, errors.New("envelope: no signer")
+		return nil, nil, errors.New("envelope: no signer")
 	}
 	if len(signers) > MaxSignatures {
-		return nil, fmt.Errorf("envelope: %d signers, at most %d allowed", len(signers), MaxSignatures)
+		return nil, nil, fmt.Errorf("envelope: %d signers, at most %d allowed", len(signers), MaxSignatures)
 	}
 	pae := PAE(payloadType, payload)
 	env := Envelope{PayloadType: payloadType, Payload: payload, Signatures: make([]Signature, 0, len(signers))}
 	seen := make(map[string]bool, len(signers))
 	for i, s := range signers {
 		if s == nil {
-			return nil, fmt.Errorf("envelope: signer %d is nil", i)
+			return nil, nil, fmt.Errorf("envelope: signer %d is nil", i)
 		}
 		if seen[s.ID()] {
-			return nil, fmt.Errorf("envelope: key %s signs twice", s.ID())
+			return nil, nil, fmt.Errorf("envelope: key %s signs twice", s.ID())
 		}
 		seen[s.ID()] = true
 		env.Signatures = append(env.Signatures, Signature{KeyID: s.ID(), Sig: s.sign(pae)})
 	}
-	return json.Marshal(env)
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, &env, nil
 }
 
 // Parse decodes an envelope strictly, without verifying anything. It

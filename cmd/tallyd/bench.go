@@ -43,6 +43,9 @@ type benchReport struct {
 	Cores                  int     `json:"cores"`
 	RatioToVerify          float64 `json:"sustained_to_machine_verify_rate"`
 	ReceiptsVerified       int     `json:"receipts_verified"`
+	// SustainedSnapshots is how many results snapshots tallyd published
+	// during the sustained phase (its CPU figure includes making them).
+	SustainedSnapshots uint64 `json:"sustained_snapshots,omitempty"`
 
 	// Reads are the public results read while more rounds are ingested
 	// (SustainedWithReads); PublicationMS is how long after each of those
@@ -150,6 +153,10 @@ func bench(args []string, stdout io.Writer) error {
 	var total phaseFigure
 	var lat []time.Duration
 	cpu0 := processCPU(p.cmd.Process.Pid)
+	snapshot0, err := c.latestSnapshot()
+	if err != nil {
+		return err
+	}
 	var loadCPU time.Duration
 	for v := 2; v <= 1+*rounds; v++ {
 		var envs []envelope
@@ -172,6 +179,11 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	rep.Sustained = total
 	if cpu := processCPU(p.cmd.Process.Pid) - cpu0; cpu > 0 && total.Submissions > 0 {
+		snapshot1, err := c.latestSnapshot()
+		if err != nil {
+			return err
+		}
+		rep.SustainedSnapshots = snapshot1.Number - snapshot0.Number
 		rep.ServerCPUPerSubmissionUS = float64(cpu.Microseconds()) / float64(total.Submissions)
 		rep.ServerCapacity = float64(rep.Cores) * 1e6 / rep.ServerCPUPerSubmissionUS
 	}
@@ -221,6 +233,9 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	if rep.LoadCPUPerSubmissionUS > 0 {
 		fmt.Fprintf(stdout, "load generator     %.0f µs of CPU per submission, on the same cores\n", rep.LoadCPUPerSubmissionUS)
+	}
+	if rep.SustainedSnapshots > 0 {
+		fmt.Fprintf(stdout, "results            %d snapshots published meanwhile, counted in tallyd's CPU\n", rep.SustainedSnapshots)
 	}
 	fmt.Fprintf(stdout, "ed25519 verify     %.0f/s per core, %.0f/s on the machine\n", rep.VerifyPerCore, rep.VerifyPerCore*float64(rep.Cores))
 	fmt.Fprintf(stdout, "ratio              %.2f × the machine's bare verify rate\n", rep.RatioToVerify)

@@ -113,10 +113,16 @@ var queries = [numQueries]string{
 		WHERE station = ?1 AND (?2 = '' OR municipality = ?2) ORDER BY contest, form, version`,
 	// The head of each form: its version is the form's highest, found in
 	// the (station, contest, form, version) key.
-	qHeads: "SELECT " + submissionColumns + ` FROM submissions AS s
-		WHERE version = (SELECT max(version) FROM submissions AS t
-			WHERE t.station = s.station AND t.contest = s.contest AND t.form = s.form)
-		ORDER BY station, contest, form`,
+	// The heads, as submissionColumns without the envelope (NULL): each
+	// form's highest version from the (station, contest, form, version)
+	// index alone, then that row. The correlated form
+	// (each row against its form's max) reads every version's row.
+	qHeads: `SELECT s.number, s.digest, s.station, s.contest, s.form, s.municipality, s.version, s.supersedes,
+		s.key_id, s.photo_sha256, NULL, s.sealed_at, s.received_at FROM
+		(SELECT station, contest, form, max(version) AS v FROM submissions GROUP BY station, contest, form) AS m
+		CROSS JOIN submissions AS s
+			ON s.station = m.station AND s.contest = m.contest AND s.form = m.form AND s.version = m.v
+		ORDER BY m.station, m.contest, m.form`,
 
 	qConflictsAll:            "SELECT " + conflictColumns + " FROM conflicts ORDER BY id",
 	qConflictsOfMunicipality: "SELECT " + conflictColumns + " FROM conflicts WHERE municipality = ? ORDER BY id",

@@ -195,7 +195,7 @@ func (r *readTx) Submissions(municipality, station string) ([]commission.Submiss
 }
 
 // Heads lists the latest stored version of every form, by station,
-// contest and form.
+// contest and form, without its envelope.
 func (r *readTx) Heads() ([]commission.Submission, error) {
 	subs, err := list(r, scanSubmission, qHeads)
 	if err != nil {

@@ -139,6 +139,10 @@ func (r *readTx) Codes(role enrollment.Role, unit string) ([]commission.Code, er
 const submissionColumns = `number, digest, station, contest, form, municipality, version,
 	coalesce(supersedes, ''), key_id, coalesce(photo_sha256, ''), envelope, sealed_at, received_at`
 
+// headColumns are submissionColumns without the envelope (NULL).
+const headColumns = `number, digest, station, contest, form, municipality, version,
+	coalesce(supersedes, ''), key_id, coalesce(photo_sha256, ''), NULL::bytea, sealed_at, received_at`
+
 func scanSubmission(row pgx.Row) (*commission.Submission, error) { return scanSubmissionWith(row) }
 
 // scanSubmissionWith scans the columns before submissionColumns into lead.
@@ -249,9 +253,9 @@ func (r *readTx) Submissions(municipality, station string) ([]commission.Submiss
 }
 
 // Heads lists the latest stored version of every form, by station,
-// contest and form.
+// contest and form, without its envelope.
 func (r *readTx) Heads() ([]commission.Submission, error) {
-	subs, err := collect(r, scanSubmission, "SELECT DISTINCT ON (station, contest, form) "+submissionColumns+
+	subs, err := collect(r, scanSubmission, "SELECT DISTINCT ON (station, contest, form) "+headColumns+
 		" FROM submissions ORDER BY station, contest, form, version DESC")
 	if err != nil {
 		return nil, failed(err, "the heads of the forms")

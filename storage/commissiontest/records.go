@@ -285,8 +285,11 @@ func (s *suite) testSubmissions(t *testing.T) {
 		assert.Equal(t, want, got)
 		require.Len(t, heads, 3)
 		for _, h := range heads {
+			assert.Nil(t, h.Envelope, "heads come without their envelopes")
 			if h.Digest == v3.Digest {
-				assert.Equal(t, *v3, h)
+				want := *v3
+				want.Envelope = nil
+				assert.Equal(t, want, h)
 			}
 		}
 	})
