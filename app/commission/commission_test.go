@@ -219,6 +219,31 @@ func TestGroupCommit(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestSubmitWaitsForACheckSlot: while every slot for checking is taken, a
+// submission waits; one whose caller gives up meanwhile is refused with
+// its context's error and nothing of it is stored, and one that waits
+// long enough is checked and stored.
+func TestSubmitWaitsForACheckSlot(t *testing.T) {
+	e := newEnv(t)
+	st := e.station(0)
+	env := e.sealed(st, e.enroll(enrollment.RoleStation, st.Code, 100), 1, "", 0)
+	release := e.svc.HoldChecks()
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	_, err := e.svc.Submit(ctx, env)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 0, e.counts().Submissions)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.Submit(e.ctx, env)
+		done <- err
+	}()
+	release()
+	require.NoError(t, <-done)
+	assert.Equal(t, 1, e.counts().Submissions)
+}
+
 // TestCloseCommitsWhatItTook: a submission is either refused as
 // unavailable, to be sent again, or receipted and stored; never lost.
 func TestCloseCommitsWhatItTook(t *testing.T) {

@@ -28,3 +28,16 @@ func (s *Service) CommitInOneBatch(ctx context.Context, raws [][]byte) ([]*Recei
 	}
 	return receipts, errs
 }
+
+// HoldChecks takes every slot for checking a submission, as that many
+// submissions being checked would, until release is called.
+func (s *Service) HoldChecks() (release func()) {
+	for range cap(s.checking) {
+		s.checking <- struct{}{}
+	}
+	return func() {
+		for range cap(s.checking) {
+			<-s.checking
+		}
+	}
+}

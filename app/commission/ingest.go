@@ -57,7 +57,17 @@ func (s *Service) Submit(ctx context.Context, raw []byte) (*Receipt, error) {
 // (with seal.Parse, from raw exactly): it is not parsed again. env nil
 // parses raw.
 func (s *Service) SubmitEnvelope(ctx context.Context, raw []byte, env *seal.Envelope) (*Receipt, error) {
+	// Checking is CPU work (an Ed25519 verification, the payload's
+	// parse): a few at a time, twice as many as there are cores, so that a
+	// crowd of submissions does not queue cheaper requests (a status, the
+	// public results) behind all of theirs.
+	select {
+	case s.checking <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	c, err := s.check(ctx, raw, env)
+	<-s.checking
 	if err != nil {
 		return nil, err
 	}

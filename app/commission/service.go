@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -40,6 +41,7 @@ type Service struct {
 	listeners []func([]Stored) // under mu
 
 	ingest   chan *pending
+	checking chan struct{} // a slot for each submission being checked
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -49,7 +51,8 @@ type Service struct {
 // submissions already accepted are committed.
 func New(store Store, o Options) *Service {
 	s := &Service{store: store, now: o.Now, rand: o.Random, receiptKey: o.ReceiptKey, maxBatch: o.MaxBatch,
-		keys: map[string]*Key{}, ingest: make(chan *pending, 4096), stop: make(chan struct{}), done: make(chan struct{})}
+		keys: map[string]*Key{}, ingest: make(chan *pending, 4096),
+		checking: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), stop: make(chan struct{}), done: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
