@@ -50,7 +50,10 @@ type benchReport struct {
 	// Reads are the public results read while more rounds are ingested
 	// (SustainedWithReads); PublicationMS is how long after each of those
 	// rounds' last receipt a reader found it in the latest snapshot.
-	Reads              *readFigure  `json:"reads,omitempty"`
+	Reads *readFigure `json:"reads,omitempty"`
+	// ReadsAlone are the same readers for a few seconds before, with
+	// nothing ingested: what reading costs without the burst beside it.
+	ReadsAlone         *readFigure  `json:"reads_alone,omitempty"`
 	SustainedWithReads *phaseFigure `json:"sustained_with_reads,omitempty"`
 	PublicationMS      []float64    `json:"publication_ms,omitempty"`
 	// Then a trickle of forms one by one: how long after each receipt a
@@ -239,6 +242,9 @@ func bench(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "ed25519 verify     %.0f/s per core, %.0f/s on the machine\n", rep.VerifyPerCore, rep.VerifyPerCore*float64(rep.Cores))
 	fmt.Fprintf(stdout, "ratio              %.2f × the machine's bare verify rate\n", rep.RatioToVerify)
+	if rep.ReadsAlone != nil {
+		printRead(stdout, "results read alone", *rep.ReadsAlone)
+	}
 	if rep.Reads != nil {
 		printRead(stdout, "results read", *rep.Reads)
 		printPhase(stdout, "ingest meanwhile", *rep.SustainedWithReads)

@@ -59,7 +59,8 @@ func TestFireKeepsConnections(t *testing.T) {
 }
 
 // TestReadWhileIngesting runs the bench's read load against a real
-// `tallyd serve` while two more rounds are ingested: every read is
+// `tallyd serve`, alone and then while two more rounds are ingested (with
+// the bench's lean reader of answers): every read is
 // answered 200, and each round's last submission reaches a published
 // snapshot that a reader finds.
 func TestReadWhileIngesting(t *testing.T) {
@@ -88,6 +89,9 @@ func TestReadWhileIngesting(t *testing.T) {
 	require.NotNil(t, rep.Reads)
 	assert.Positive(t, rep.Reads.Requests)
 	assert.Zero(t, rep.Reads.Refused)
+	require.NotNil(t, rep.ReadsAlone)
+	assert.Positive(t, rep.ReadsAlone.Requests)
+	assert.Zero(t, rep.ReadsAlone.Refused)
 	assert.Equal(t, 2*len(envs), rep.SustainedWithReads.Submissions)
 	assert.Len(t, rep.PublicationMS, 2)
 	assert.Equal(t, trickleForms, rep.TrickleForms, "each form of the trickle reached a snapshot")

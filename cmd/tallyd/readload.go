@@ -112,7 +112,7 @@ func startReadLoad(c *loadClient, readers int, first uint64) *readLoad {
 			}
 			defer func() { _ = rc.nc.Close() }()
 			number := uint64(0)
-			var req []byte
+			var req, buf []byte
 			for i := 0; ; i++ {
 				select {
 				case <-rl.stop:
@@ -128,11 +128,12 @@ func startReadLoad(c *loadClient, readers int, first uint64) *readLoad {
 					send = latestReq
 				}
 				t0 := time.Now()
-				status, body, keep, err := rc.send(send)
+				status, body, keep, err := rc.read(send, buf)
 				if err != nil {
 					rl.fail(err)
 					return
 				}
+				buf = body[:0]
 				lat = append(lat, time.Since(t0))
 				n += int64(len(body))
 				if status != http.StatusOK {
@@ -246,6 +247,9 @@ func printRead(w interface{ Write([]byte) (int, error) }, name string, f readFig
 		name, f.Readers, f.Requests, f.Seconds, f.PerSecond, f.P50ms, f.P99ms, strconv.FormatFloat(float64(f.Bytes)/1e6, 'f', 1, 64))
 }
 
+// readAlone is how long the readers read before the rounds begin.
+const readAlone = 3 * time.Second
+
 // readWhileIngesting sends rounds from..from+n-1 while readers read the
 // national results, then records both figures and, for each round, how
 // long its last receipt took to reach the latest snapshot.
@@ -257,7 +261,14 @@ func (c *loadClient) readWhileIngesting(ctx context.Context, le *loadElection, r
 	}
 	rc := newLoadClient(c.host, readers)
 	defer rc.closeIdle()
-	rl := startReadLoad(rc, readers, first)
+	alone := startReadLoad(rc, readers, first)
+	time.Sleep(readAlone) // a bench's phase, not a test's synchronisation
+	readsAlone, err := alone.finish()
+	if err != nil {
+		return err
+	}
+	rep.ReadsAlone = &readsAlone
+	rl := startReadLoad(rc, readers, alone.latest.Load())
 	var total phaseFigure
 	var lat []time.Duration
 	// Each round's publication is awaited beside the next round, so that
