@@ -83,11 +83,15 @@ var tokenEpoch = time.Date(2031, 3, 1, 8, 0, 0, 0, time.UTC)
 // /v1/submissions/… 201", with "@offset" for a part) and lets a test step
 // in with its own answer.
 type front struct {
-	next      http.Handler
-	mu        gosync.Mutex
-	seen      []string // each request in the order it arrived, with its answer once answered
-	arrived   []string // each request as it arrives
-	busy      gosync.WaitGroup
+	next    http.Handler
+	mu      gosync.Mutex
+	seen    []string // each request in the order it arrived, with its answer once answered
+	arrived []string // each request as it arrives
+	// busy counts the requests being answered, under mu; idle is
+	// signalled when it drops to 0. (A WaitGroup would not do: a request
+	// may arrive while a test waits, which WaitGroup forbids.)
+	busy      int
+	idle      *gosync.Cond
 	intercept func(w http.ResponseWriter, r *http.Request) bool
 }
 
@@ -120,9 +124,9 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.arrived = append(f.arrived, line)
 	slot := len(f.seen)
 	f.seen = append(f.seen, line)
-	f.busy.Add(1)
+	f.busy++
 	f.mu.Unlock()
-	defer f.busy.Done()
+	defer f.done()
 	if ic != nil && ic(w, r) {
 		f.note(slot, line+" intercepted")
 		return
@@ -135,6 +139,31 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	f.next.ServeHTTP(sw, r)
 	f.note(slot, line+" "+strconv.Itoa(sw.status))
+}
+
+// done ends a request's answer.
+func (f *front) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy--; f.busy == 0 {
+		f.cond().Broadcast()
+	}
+}
+
+// cond is idle, made on first use; under mu.
+func (f *front) cond() *gosync.Cond {
+	if f.idle == nil {
+		f.idle = gosync.NewCond(&f.mu)
+	}
+	return f.idle
+}
+
+// waitIdle locks mu once no request is being answered.
+func (f *front) waitIdle() {
+	f.mu.Lock()
+	for f.busy > 0 {
+		f.cond().Wait()
+	}
 }
 
 // note writes a request's line with its answer in the place where it
@@ -155,8 +184,7 @@ func (f *front) step(ic func(w http.ResponseWriter, r *http.Request) bool) {
 // lines are the requests seen so far whose line starts with prefix, in the
 // order they arrived, once every one of them is answered.
 func (f *front) lines(prefix string) []string {
-	f.busy.Wait()
-	f.mu.Lock()
+	f.waitIdle()
 	defer f.mu.Unlock()
 	var out []string
 	for _, l := range f.seen {
@@ -183,15 +211,13 @@ func (f *front) count(prefix string) int {
 
 // mark is where the log of requests stands, to read what came after.
 func (f *front) mark() int {
-	f.busy.Wait()
-	f.mu.Lock()
+	f.waitIdle()
 	defer f.mu.Unlock()
 	return len(f.seen)
 }
 
 func (f *front) since(mark int) []string {
-	f.busy.Wait()
-	f.mu.Lock()
+	f.waitIdle()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.seen[mark:]...)
 }
