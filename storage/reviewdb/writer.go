@@ -17,8 +17,7 @@ type writeTx struct {
 	readTx
 	// head is the audit chain's last record once read, so that several
 	// Audit calls in one transaction read it once.
-	head      *audit.Record
-	headKnown bool
+	audit sqlitefile.AuditTail
 }
 
 var _ review.Tx = (*writeTx)(nil)
@@ -174,24 +173,9 @@ func (w *writeTx) PutDelivery(d *review.Delivery) error {
 
 // Audit appends the record that follows the chain's head.
 func (w *writeTx) Audit(at time.Time, e audit.Event) error {
-	if !w.headKnown {
-		head, err := lastAudit(w.ctx, w.tx)
-		if err != nil {
-			return fmt.Errorf("reviewdb: audit %s: %w", e.Action, err)
-		}
-		w.head, w.headKnown = head, true
-	}
-	rec, err := audit.Next(w.head, at, e)
-	if err != nil {
-		return err
-	}
-	// at is stored as the very text the hash covers.
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO audit (`+sqlitefile.AuditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		int64(rec.Seq), rec.At.UTC().Format(time.RFC3339Nano), rec.Action, rec.Subject, rec.Actor, string(rec.Details),
-		rec.Prev, rec.Hash); err != nil {
+	if err := w.audit.Append(w.ctx, w.tx, at, e); err != nil {
 		return fmt.Errorf("reviewdb: audit %s: %w", e.Action, err)
 	}
-	w.head = &rec
 	return nil
 }
 

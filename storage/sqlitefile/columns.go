@@ -1,11 +1,8 @@
 package sqlitefile
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
-
-	"tally/app/audit"
 )
 
 // TimeLayout is how the stores keep a time: RFC 3339 in UTC with all nine
@@ -29,25 +26,4 @@ func ParseTime(s string) (time.Time, error) {
 // Scanner reads a row: *sql.Row or *sql.Rows.
 type Scanner interface {
 	Scan(dest ...any) error
-}
-
-// AuditColumns are the columns of the audit table, in the order ScanAudit
-// reads them. at is the exact text the record's hash covers.
-const AuditColumns = "seq, at, action, subject, actor, details, prev, hash"
-
-// ScanAudit reads an audit record.
-func ScanAudit(row Scanner) (*audit.Record, error) {
-	var (
-		rec         audit.Record
-		seq         int64
-		at, details string
-	)
-	if err := row.Scan(&seq, &at, &rec.Action, &rec.Subject, &rec.Actor, &details, &rec.Prev, &rec.Hash); err != nil {
-		return nil, err
-	}
-	rec.Seq = uint64(seq)
-	rec.Details = json.RawMessage(details)
-	var err error
-	rec.At, err = ParseTime(at)
-	return &rec, err
 }

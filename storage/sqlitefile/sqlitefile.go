@@ -1,8 +1,9 @@
 // Package sqlitefile is what the project's SQLite stores share: how a
 // file is opened (its URI and pragmas), checked (WAL, integrity) and
-// migrated (embedded SQL files, each in its own transaction, recorded).
-// The station's store (storage/stationdb) and the commission's
-// (storage/commissionlite) differ in their schemas only.
+// migrated (embedded SQL files, each in its own transaction, recorded),
+// and, for the desktop stores (storage/stationdb, storage/reviewdb), how
+// their audit chain is appended to and read. The stores differ in their
+// schemas only.
 package sqlitefile
 
 import (

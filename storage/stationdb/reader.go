@@ -464,31 +464,5 @@ func (r *readTx) Uploaded(sha256 string) (bool, error) {
 // so that verifying a long chain holds one record. fn's error ends it and
 // is returned as it is.
 func (r *readTx) AuditRecords(fn func(audit.Record) error) error {
-	rows, err := r.tx.QueryContext(r.ctx, "SELECT "+sqlitefile.AuditColumns+" FROM audit ORDER BY seq")
-	if err != nil {
-		return fmt.Errorf("stationdb: audit: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		rec, err := sqlitefile.ScanAudit(rows)
-		if err != nil {
-			return fmt.Errorf("stationdb: audit: %w", err)
-		}
-		if err := fn(*rec); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("stationdb: audit: %w", err)
-	}
-	return nil
-}
-
-// lastAudit is the chain's head, nil when the chain is empty.
-func lastAudit(ctx context.Context, tx *sql.Tx) (*audit.Record, error) {
-	rec, err := sqlitefile.ScanAudit(tx.QueryRowContext(ctx, "SELECT "+sqlitefile.AuditColumns+" FROM audit ORDER BY seq DESC LIMIT 1"))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return rec, err
+	return sqlitefile.EachAudit(r.ctx, r.tx, "stationdb", fn)
 }

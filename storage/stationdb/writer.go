@@ -20,8 +20,7 @@ type writeTx struct {
 	// head is the audit chain's last record once read, so that several
 	// Audit calls in one transaction read it once. Nothing else writes the
 	// chain while the transaction holds the write lock.
-	head      *audit.Record
-	headKnown bool
+	audit sqlitefile.AuditTail
 }
 
 var _ station.Tx = (*writeTx)(nil)
@@ -265,28 +264,9 @@ func putDecision(ctx context.Context, tx *sql.Tx, d *station.StoredDecision) err
 
 // Audit appends the record that follows the chain's head.
 func (w *writeTx) Audit(at time.Time, e audit.Event) error {
-	if !w.headKnown {
-		head, err := lastAudit(w.ctx, w.tx)
-		if err != nil {
-			return fmt.Errorf("stationdb: audit %s: %w", e.Action, err)
-		}
-		w.head, w.headKnown = head, true
-	}
-	rec, err := audit.Next(w.head, at, e)
-	if err != nil {
-		return err
-	}
-	seq, err := sqlUint("audit sequence", rec.Seq)
-	if err != nil {
-		return err
-	}
-	// at is stored as the very text the hash covers.
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO audit (`+sqlitefile.AuditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, rec.At.UTC().Format(time.RFC3339Nano), rec.Action, rec.Subject, rec.Actor, string(rec.Details),
-		rec.Prev, rec.Hash); err != nil {
+	if err := w.audit.Append(w.ctx, w.tx, at, e); err != nil {
 		return fmt.Errorf("stationdb: audit %s: %w", e.Action, err)
 	}
-	w.head = &rec
 	return nil
 }
 
