@@ -34,15 +34,7 @@ func (s *Supervisor) conflictsScreen() fyne.CanvasObject {
 			} else {
 				rows = append(rows, s.conflictRows(list)...)
 			}
-			rows = append(rows, widget.NewSeparator(), container.NewHBox(back))
-			body.Objects = rows
-			body.Refresh()
-			if f := firstButton(rows); f != nil {
-				s.win.Canvas().Focus(f)
-			} else {
-				s.win.Canvas().Focus(back)
-			}
-			s.named("conflicts")
+			s.showRows(body, rows, back, "conflicts")
 		})
 	}
 	s.refresh = load

@@ -322,15 +322,7 @@ func (s *Supervisor) stationScreen(code string) fyne.CanvasObject {
 			default:
 				rows = s.stationRows(row)
 			}
-			rows = append(rows, widget.NewSeparator(), container.NewHBox(back))
-			body.Objects = rows
-			body.Refresh()
-			if f := firstButton(rows); f != nil {
-				s.win.Canvas().Focus(f)
-			} else {
-				s.win.Canvas().Focus(back)
-			}
-			s.named("station")
+			s.showRows(body, rows, back, "station")
 		})
 	}
 	s.refresh = load
@@ -390,6 +382,20 @@ func (s *Supervisor) formName(contest string, kind election.FormKind) string {
 		name = s.w.name(c.Name)
 	}
 	return s.w.T("form."+string(kind), nil) + " — " + name
+}
+
+// showRows puts rows and then the way back into a screen's body, focuses
+// its first button (the way back when it has none) and names the screen.
+func (s *Supervisor) showRows(body *fyne.Container, rows []fyne.CanvasObject, back *keyButton, name string) {
+	rows = append(rows, widget.NewSeparator(), container.NewHBox(back))
+	body.Objects = rows
+	body.Refresh()
+	if f := firstButton(rows); f != nil {
+		s.win.Canvas().Focus(f)
+	} else {
+		s.win.Canvas().Focus(back)
+	}
+	s.named(name)
 }
 
 // firstButton is the first button among rows, for the focus.
