@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -54,7 +53,8 @@ func appCommand(args []string, s *streams) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	serveHeapProfiles(ctx, s.stderr)
-	rec := &appRecord{path: path}
+	rec := &appRecord{appDB[*stationdb.DB, *station.Service]{path: path, role: "station", open: stationdb.Open,
+		serve: func(db *stationdb.DB) *station.Service { return station.New(db, stationOptions) }}}
 	if err := rec.openExisting(ctx); err != nil {
 		return err
 	}
@@ -80,7 +80,10 @@ func appCommand(args []string, s *streams) error {
 	// The first run makes the station's record only when the chair
 	// provisions the laptop; the sync worker starts then.
 	opts.Setup.Provision = func(ctx context.Context, req station.ProvisionRequest) (*station.Service, station.Store, error) {
-		svc, store, err := rec.provision(ctx, req)
+		svc, store, err := rec.provision(ctx, func(svc *station.Service) error {
+			_, err := svc.Provision(ctx, req)
+			return err
+		})
 		if err == nil {
 			go outbox.run(ctx, svc, screens, s)
 		}
@@ -99,72 +102,9 @@ func appCommand(args []string, s *streams) error {
 	return nil
 }
 
-// appRecord is the station's database as the app holds it: opened at the
-// start when it exists, made by the provisioning when it does not.
+// appRecord is the station's database as the app holds it.
 type appRecord struct {
-	path string
-	mu   sync.Mutex
-	db   *stationdb.DB
-	svc  *station.Service
-}
-
-// openExisting opens the station's database if there is one; a first run
-// leaves nothing on disk until the laptop is provisioned.
-func (r *appRecord) openExisting(ctx context.Context) error {
-	switch _, err := os.Stat(r.path); {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	}
-	db, err := stationdb.Open(ctx, r.path)
-	if err != nil {
-		return fmt.Errorf("station database %s: %w", r.path, err)
-	}
-	r.db, r.svc = db, station.New(db, stationOptions)
-	return nil
-}
-
-func (r *appRecord) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.db != nil {
-		_ = r.db.Close()
-	}
-}
-
-func (r *appRecord) service() *station.Service {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.svc
-}
-
-// provision makes the station's database if there is none yet (and the
-// directory it goes in, readable by its owner only) and provisions it; a
-// database made here is removed again when the provisioning fails, as
-// `tally station init` does.
-func (r *appRecord) provision(ctx context.Context, req station.ProvisionRequest) (*station.Service, station.Store, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	created := false
-	if r.db == nil {
-		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
-			return nil, nil, err
-		}
-		db, err := stationdb.Open(ctx, r.path)
-		if err != nil {
-			return nil, nil, fmt.Errorf("station database %s: %w", r.path, errors.Join(err, removeDatabase(r.path)))
-		}
-		r.db, r.svc, created = db, station.New(db, stationOptions), true
-	}
-	if _, err := r.svc.Provision(ctx, req); err != nil {
-		if created {
-			err = errors.Join(err, r.db.Close(), removeDatabase(r.path))
-			r.db, r.svc = nil, nil
-		}
-		return nil, nil, err
-	}
-	return r.svc, r.db, nil
+	appDB[*stationdb.DB, *station.Service]
 }
 
 // enroll binds the station's key at the commission with the printed

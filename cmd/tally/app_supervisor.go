@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -66,7 +64,8 @@ func supervisorApp(dataDir string) error {
 	tuneMemory()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rec := &supervisorRecord{path: path}
+	rec := &supervisorRecord{appDB[*reviewdb.DB, *review.Service]{path: path, role: "supervisor", open: reviewdb.Open,
+		serve: func(db *reviewdb.DB) *review.Service { return review.New(db, supervisorOptions) }}}
 	if err := rec.openExisting(ctx); err != nil {
 		return err
 	}
@@ -81,7 +80,10 @@ func supervisorApp(dataDir string) error {
 	// The first run makes the supervisor's record only once the laptop is
 	// provisioned; the sync worker starts then.
 	setup.Provision = func(ctx context.Context, req review.ProvisionRequest) (*review.Service, error) {
-		svc, err := rec.provision(ctx, req)
+		svc, _, err := rec.provision(ctx, func(svc *review.Service) error {
+			_, err := svc.Provision(ctx, req)
+			return err
+		})
 		if err == nil {
 			outbox.attach(startSupervisorSync(ctx, svc, screens.SetSyncStatus, os.Stderr))
 		}
@@ -103,73 +105,9 @@ func supervisorApp(dataDir string) error {
 	return nil
 }
 
-// supervisorRecord is the supervisor's database as the app holds it:
-// opened at the start when it exists, made by the provisioning when it
-// does not.
+// supervisorRecord is the supervisor's database as the app holds it.
 type supervisorRecord struct {
-	path string
-	mu   sync.Mutex
-	db   *reviewdb.DB
-	svc  *review.Service
-}
-
-// openExisting opens the supervisor's database if there is one; a first
-// run leaves nothing on disk until the laptop is provisioned.
-func (r *supervisorRecord) openExisting(ctx context.Context) error {
-	switch _, err := os.Stat(r.path); {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	}
-	db, err := reviewdb.Open(ctx, r.path)
-	if err != nil {
-		return fmt.Errorf("supervisor database %s: %w", r.path, err)
-	}
-	r.db, r.svc = db, review.New(db, supervisorOptions)
-	return nil
-}
-
-func (r *supervisorRecord) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.db != nil {
-		_ = r.db.Close()
-	}
-}
-
-func (r *supervisorRecord) service() *review.Service {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.svc
-}
-
-// provision makes the supervisor's database if there is none yet (and
-// the directory it goes in, readable by its owner only) and provisions
-// it; a database made here is removed again when the provisioning fails,
-// as `tally supervisor init` does.
-func (r *supervisorRecord) provision(ctx context.Context, req review.ProvisionRequest) (*review.Service, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	created := false
-	if r.db == nil {
-		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
-			return nil, err
-		}
-		db, err := reviewdb.Open(ctx, r.path)
-		if err != nil {
-			return nil, fmt.Errorf("supervisor database %s: %w", r.path, errors.Join(err, removeDatabase(r.path)))
-		}
-		r.db, r.svc, created = db, review.New(db, supervisorOptions), true
-	}
-	if _, err := r.svc.Provision(ctx, req); err != nil {
-		if created {
-			err = errors.Join(err, r.db.Close(), removeDatabase(r.path))
-			r.db, r.svc = nil, nil
-		}
-		return nil, err
-	}
-	return r.svc, nil
+	appDB[*reviewdb.DB, *review.Service]
 }
 
 // enroll binds the supervisor's key at the commission with the printed
