@@ -65,6 +65,15 @@ type benchReport struct {
 	TrickleForms int     `json:"trickle_forms,omitempty"`
 	TrickleP50ms float64 `json:"trickle_p50_ms,omitempty"`
 	TrickleMaxms float64 `json:"trickle_max_ms,omitempty"`
+
+	// Floor is the sustained phase's envelopes sent again, by the same
+	// load generator, to the floor (floor.go): a server that verifies,
+	// parses and signs each one and stores nothing. SustainedToFloor is
+	// tallyd's sustained rate over the floor's.
+	Floor                   *phaseFigure `json:"floor,omitempty"`
+	FloorCPUPerSubmissionUS float64      `json:"floor_cpu_per_submission_us,omitempty"`
+	FloorRatioToVerify      float64      `json:"floor_to_machine_verify_rate,omitempty"`
+	SustainedToFloor        float64      `json:"sustained_to_floor,omitempty"`
 }
 
 type phaseFigure struct {
@@ -97,6 +106,7 @@ func bench(args []string, stdout io.Writer) error {
 	readRounds := fs.Int("read-rounds", 3, "rounds ingested while the readers read")
 	publishEvery := fs.Duration("publish-interval", 2*time.Second, "tallyd serve's --publish-interval")
 	publishBusy := fs.Float64("publish-max-busy", publish.DefaultMaxBusy, "tallyd serve's --publish-max-busy")
+	floor := fs.Bool("floor", true, "then send the sustained rounds again to the floor, a server that verifies, parses and signs but stores nothing (tallyd bench floor)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -169,10 +179,14 @@ func bench(args []string, stdout io.Writer) error {
 		return err
 	}
 	var loadCPU time.Duration
+	var sustained [][]envelope // the rounds, for the floor
 	for v := 2; v <= 1+*rounds; v++ {
 		var envs []envelope
 		if envs, prev, err = le.versions(v, prev); err != nil {
 			return err
+		}
+		if *floor {
+			sustained = append(sustained, envs)
 		}
 		own0 := processCPU(os.Getpid())
 		f, rs, err := c.fireTimed(envs, *clients, &lat)
@@ -228,6 +242,11 @@ func bench(args []string, stdout io.Writer) error {
 	if err := p.stop(); err != nil {
 		return fmt.Errorf("tallyd did not shut down cleanly: %w", err)
 	}
+	if len(sustained) > 0 {
+		if err := runFloor(exe, *kind, *seed, *clients, sustained, ring, &rep); err != nil {
+			return fmt.Errorf("the floor: %w", err)
+		}
+	}
 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -263,6 +282,72 @@ func bench(args []string, stdout io.Writer) error {
 			rep.TrickleForms, trickleEvery, rep.TrickleP50ms, rep.TrickleMaxms)
 	}
 	fmt.Fprintf(stdout, "receipts           %d verified\n", rep.ReceiptsVerified)
+	if rep.Floor != nil {
+		printPhase(stdout, "floor", *rep.Floor)
+		fmt.Fprintf(stdout, "                   verify, parse and sign only, nothing stored: %.0f µs of CPU per submission, %.2f × the machine's bare verify rate; tallyd sustained %.2f × the floor\n",
+			rep.FloorCPUPerSubmissionUS, rep.FloorRatioToVerify, rep.SustainedToFloor)
+	}
+	return nil
+}
+
+// runFloor sends the sustained rounds again to the floor, as they were
+// sent to tallyd, and measures it. Every answer must be a receipt of the
+// commission's receipt key that names its envelope.
+func runFloor(exe string, kind string, seed uint64, clients int, rounds [][]envelope,
+	ring *seal.Keyring, rep *benchReport) error {
+	p, err := startChild(exe, "bench", "floor", "--kind", kind, "--seed", strconv.FormatUint(seed, 10), "--listen", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = p.stop()
+		}
+	}()
+	c := newLoadClient(p.addr, clients)
+	defer c.closeIdle()
+	var total phaseFigure
+	var lat []time.Duration
+	cpu0 := processCPU(p.cmd.Process.Pid)
+	for _, envs := range rounds {
+		f, receipts, err := c.fireTimed(envs, clients, &lat)
+		if err != nil {
+			return err
+		}
+		for i, raw := range receipts {
+			opened, err := seal.Open(raw, 1<<16, election.ReceiptPayloadType, ring)
+			if err != nil {
+				return fmt.Errorf("a receipt does not verify: %w", err)
+			}
+			r, err := election.ParseReceipt(opened.Payload)
+			if err != nil {
+				return err
+			}
+			if r.Submission != envs[i].digest {
+				return fmt.Errorf("the receipt for %s names %s", envs[i].digest, r.Submission)
+			}
+		}
+		total.Submissions += f.Submissions
+		total.Seconds += f.Seconds
+	}
+	cpu := processCPU(p.cmd.Process.Pid) - cpu0
+	c.closeIdle()
+	stopped = true
+	if err := p.stop(); err != nil {
+		return err
+	}
+	if total.Seconds <= 0 {
+		return nil
+	}
+	total.PerSecond = float64(total.Submissions) / total.Seconds
+	total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	rep.Floor = &total
+	rep.FloorCPUPerSubmissionUS = float64(cpu.Microseconds()) / float64(total.Submissions)
+	if rep.VerifyPerCore > 0 {
+		rep.FloorRatioToVerify = total.PerSecond / (rep.VerifyPerCore * float64(rep.Cores))
+	}
+	rep.SustainedToFloor = rep.Sustained.PerSecond / total.PerSecond
 	return nil
 }
 

@@ -157,7 +157,8 @@ func (le *loadElection) versions(v int, prev map[string]string) ([]envelope, map
 	return out, next, nil
 }
 
-// tallydProcess is a `tallyd serve` running as a child process.
+// tallydProcess is a `tallyd serve` (or the bench's floor) running as a
+// child process.
 type tallydProcess struct {
 	cmd  *exec.Cmd
 	addr string
@@ -172,7 +173,12 @@ func startTallyd(exe, db, keys string, extra ...string) (*tallydProcess, error) 
 
 // startTallydAt starts `tallyd serve` on a given address.
 func startTallydAt(exe, db, keys, addr string, extra ...string) (*tallydProcess, error) {
-	args := append([]string{"serve", "--db", db, "--keys", keys, "--listen", addr, "--log-level", "warn"}, extra...)
+	return startChild(exe, append([]string{"serve", "--db", db, "--keys", keys, "--listen", addr, "--log-level", "warn"}, extra...)...)
+}
+
+// startChild runs exe with args and waits for it to say where it listens
+// ("… listening on ADDR", its first line).
+func startChild(exe string, args ...string) (*tallydProcess, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -195,7 +201,7 @@ func startTallydAt(exe, db, keys, addr string, extra ...string) (*tallydProcess,
 	}()
 	if p.addr == "" {
 		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("tallyd serve did not start: %v", <-p.done)
+		return nil, fmt.Errorf("%s %s did not start: %v", filepath.Base(exe), args[0], <-p.done)
 	}
 	return p, nil
 }

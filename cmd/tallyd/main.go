@@ -37,6 +37,9 @@ Usage:
   tallyd bench [--db DB] [--kind municipal|assembly] [--clients 250] [--rounds 5] [--json]
         enroll every demo station into a real tallyd serve and fire the
         election-night burst, then corrections; print the figures
+  tallyd bench floor [--kind municipal|assembly] [--seed N] [--listen ADDR]
+        the bench's yardstick: verify, parse and sign a receipt for each
+        of the bench's submissions, and store nothing
   tallyd version
 
 DB is a SQLite file (default: $TALLYD_DB or tallyd.db) or a postgres:// URL.
@@ -64,6 +67,9 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		}
 		return cli.Usagef("unknown election command (want: demo, import)")
 	case "bench":
+		if len(args) > 1 && args[1] == "floor" {
+			return floorServe(args[2:], stdout)
+		}
 		return bench(args[1:], stdout)
 	case "serve":
 		return serve(args[1:], stdout, stderr)
