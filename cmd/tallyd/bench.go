@@ -74,6 +74,9 @@ type benchReport struct {
 	FloorCPUPerSubmissionUS float64      `json:"floor_cpu_per_submission_us,omitempty"`
 	FloorRatioToVerify      float64      `json:"floor_to_machine_verify_rate,omitempty"`
 	SustainedToFloor        float64      `json:"sustained_to_floor,omitempty"`
+	// ReadsFloor are the readers reading the same national summary from
+	// the floor, alone, as they read it from tallyd (ReadsAlone).
+	ReadsFloor *readFigure `json:"reads_floor,omitempty"`
 }
 
 type phaseFigure struct {
@@ -221,9 +224,16 @@ func bench(args []string, stdout io.Writer) error {
 		rep.RatioToVerify = rep.Sustained.PerSecond / (rep.VerifyPerCore * float64(rep.Cores))
 	}
 
+	floorResults, floorNumber := "", uint64(0)
 	if *readers > 0 && *readRounds > 0 {
 		if err := c.readWhileIngesting(ctx, le, &rep, &receipts, &prev, 2+*rounds, *readRounds, *readers, *clients); err != nil {
 			return err
+		}
+		if *floor {
+			floorResults = dir + "/floor-results"
+			if floorNumber, err = c.saveSummary(floorResults); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -243,7 +253,8 @@ func bench(args []string, stdout io.Writer) error {
 		return fmt.Errorf("tallyd did not shut down cleanly: %w", err)
 	}
 	if len(sustained) > 0 {
-		if err := runFloor(exe, *kind, *seed, *clients, sustained, ring, &rep); err != nil {
+		fl := floorRun{kind: *kind, seed: *seed, clients: *clients, rounds: sustained, results: floorResults, number: floorNumber, readers: *readers}
+		if err := fl.run(exe, ring, &rep); err != nil {
 			return fmt.Errorf("the floor: %w", err)
 		}
 	}
@@ -287,18 +298,39 @@ func bench(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "                   verify, parse and sign only, nothing stored: %.0f µs of CPU per submission, %.2f × the machine's bare verify rate; tallyd sustained %.2f × the floor\n",
 			rep.FloorCPUPerSubmissionUS, rep.FloorRatioToVerify, rep.SustainedToFloor)
 	}
+	if rep.ReadsFloor != nil {
+		printRead(stdout, "floor, read alone", *rep.ReadsFloor)
+	}
 	return nil
 }
 
-// runFloor sends the sustained rounds again to the floor, as they were
-// sent to tallyd, and measures it. Every answer must be a receipt of the
+// floorRun is what the bench sends to the floor: the sustained rounds,
+// then, when results is the directory saveSummary wrote, reads of the
+// national summary (of snapshot number) by as many readers as read
+// tallyd's.
+type floorRun struct {
+	kind    string
+	seed    uint64
+	clients int
+	rounds  [][]envelope
+	results string
+	number  uint64
+	readers int
+}
+
+// run sends the sustained rounds again to the floor, as they were sent to
+// tallyd, and measures it. Every answer must be a receipt of the
 // commission's receipt key that names its envelope.
-func runFloor(exe string, kind string, seed uint64, clients int, rounds [][]envelope,
-	ring *seal.Keyring, rep *benchReport) error {
-	p, err := startChild(exe, "bench", "floor", "--kind", kind, "--seed", strconv.FormatUint(seed, 10), "--listen", "127.0.0.1:0")
+func (fl floorRun) run(exe string, ring *seal.Keyring, rep *benchReport) error {
+	args := []string{"bench", "floor", "--kind", fl.kind, "--seed", strconv.FormatUint(fl.seed, 10), "--listen", "127.0.0.1:0"}
+	if fl.results != "" {
+		args = append(args, "--results", fl.results)
+	}
+	p, err := startChild(exe, args...)
 	if err != nil {
 		return err
 	}
+	clients := fl.clients
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -310,10 +342,10 @@ func runFloor(exe string, kind string, seed uint64, clients int, rounds [][]enve
 	var total phaseFigure
 	var lat []time.Duration
 	cpu0 := processCPU(p.cmd.Process.Pid)
-	for _, envs := range rounds {
+	for _, envs := range fl.rounds {
 		f, receipts, err := c.fireTimed(envs, clients, &lat)
 		if err != nil {
-			return err
+			return fmt.Errorf("submitting: %w", err)
 		}
 		for i, raw := range receipts {
 			opened, err := seal.Open(raw, 1<<16, election.ReceiptPayloadType, ring)
@@ -333,6 +365,17 @@ func runFloor(exe string, kind string, seed uint64, clients int, rounds [][]enve
 	}
 	cpu := processCPU(p.cmd.Process.Pid) - cpu0
 	c.closeIdle()
+	if fl.results != "" && fl.readers > 0 {
+		rc := newLoadClient(p.addr, fl.readers)
+		rl := startReadLoad(rc, fl.readers, fl.number)
+		time.Sleep(readAlone) // a bench's phase, not a test's synchronisation
+		reads, err := rl.finish()
+		rc.closeIdle()
+		if err != nil {
+			return fmt.Errorf("reading: %w", err)
+		}
+		rep.ReadsFloor = &reads
+	}
 	stopped = true
 	if err := p.stop(); err != nil {
 		return err

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,7 +24,8 @@ import (
 )
 
 // The floor is the bench's yardstick: a server process that does a
-// submission's per-request work as tallyd does it and nothing else. It
+// submission's per-request work as tallyd does it and nothing else, and
+// serves results files from memory with tallyd's headers and nothing else. It
 // reads the request with net/http, checks the path's digest, opens the
 // envelope (parse, find the key, Ed25519 over DSSE's PAE), parses the
 // payload against the definition, checks that the station signs its own
@@ -29,23 +33,31 @@ import (
 // committed or published. The bench sends it the sustained phase's
 // envelopes again with the same load generator, on the same cores: what
 // the floor cannot reach, no server that verifies each envelope in its own
-// request can reach on this machine either.
+// request can reach on this machine either. The bench's readers then read
+// the national summary from it as they read it from tallyd.
 
 // floorServe runs the floor until SIGINT or SIGTERM, for the demo election
 // of the given kind and seed (its station keys are the bench's).
 func floorServe(args []string, stdout io.Writer) error {
-	fs := cli.Flags("bench floor")
-	kind := fs.String("kind", string(election.Municipal), "assembly or municipal: the bench's election")
-	seed := fs.Uint64("seed", 2026, "the bench's seed")
-	listen := fs.String("listen", "127.0.0.1:0", "the address to listen on")
-	if err := cli.Parse(fs, args); err != nil {
+	flags := cli.Flags("bench floor")
+	kind := flags.String("kind", string(election.Municipal), "assembly or municipal: the bench's election")
+	seed := flags.Uint64("seed", 2026, "the bench's seed")
+	listen := flags.String("listen", "127.0.0.1:0", "the address to listen on")
+	results := flags.String("results", "", "a directory of gzipped results files to serve under /v1/results/")
+	if err := cli.Parse(flags, args); err != nil {
 		return err
 	}
 	le, err := newLoadElection(election.Kind(*kind), *seed, "http://127.0.0.1:8480")
 	if err != nil {
 		return err
 	}
-	h, err := newFloorHandler(le)
+	var files map[string]floorFile
+	if *results != "" {
+		if files, err = readResultsDir(*results); err != nil {
+			return err
+		}
+	}
+	h, err := newFloorHandler(le, files)
 	if err != nil {
 		return err
 	}
@@ -83,10 +95,17 @@ type floorHandler struct {
 	station map[string]string // the station whose key it is, by key id
 	receipt *seal.PrivateKey
 	number  atomic.Uint64
+	results map[string]floorFile // by path under /v1/results/
 }
 
-func newFloorHandler(le *loadElection) (http.Handler, error) {
-	f := &floorHandler{def: le.def, station: map[string]string{}, receipt: le.keys["receipt"]}
+// floorFile is a results file as the floor serves it.
+type floorFile struct {
+	gzip []byte
+	etag string
+}
+
+func newFloorHandler(le *loadElection, results map[string]floorFile) (http.Handler, error) {
+	f := &floorHandler{def: le.def, station: map[string]string{}, receipt: le.keys["receipt"], results: results}
 	pubs := make([]seal.PublicKey, 0, len(le.station))
 	for code, k := range le.station {
 		pubs = append(pubs, k.Public())
@@ -99,7 +118,48 @@ func newFloorHandler(le *loadElection) (http.Handler, error) {
 	f.ring = ring
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /v1/submissions/{digest}", f.put)
+	mux.HandleFunc("GET /v1/results/{path...}", f.get)
 	return mux, nil
+}
+
+// readResultsDir reads every file under dir (gzipped), by its slash
+// path.
+func readResultsDir(dir string) (map[string]floorFile, error) {
+	files := map[string]floorFile{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files[filepath.ToSlash(rel)] = floorFile{gzip: b, etag: `"` + seal.Digest(b) + `"`}
+		return err
+	})
+	return files, err
+}
+
+// get answers with a results file as tallyd's serveFile does to a client
+// that takes gzip.
+func (f *floorHandler) get(w http.ResponseWriter, r *http.Request) {
+	file, ok := f.results[r.PathValue("path")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("ETag", file.etag)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Encoding", "gzip")
+	h.Set("Content-Length", strconv.Itoa(len(file.gzip)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(file.gzip)
 }
 
 func (f *floorHandler) put(w http.ResponseWriter, r *http.Request) {

@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"tally/app/election"
+	"tally/app/publish"
 	"tally/app/seal"
 )
 
@@ -22,7 +26,7 @@ func TestFloorAnswersWhatTallydWould(t *testing.T) {
 	le, err := newLoadElection(election.Municipal, 14, "http://127.0.0.1:8480")
 	require.NoError(t, err)
 	le.only(3)
-	h, err := newFloorHandler(le)
+	h, err := newFloorHandler(le, nil)
 	require.NoError(t, err)
 	envs, _, err := le.versions(1, nil)
 	require.NoError(t, err)
@@ -61,7 +65,7 @@ func TestFloorAnswersWhatTallydWould(t *testing.T) {
 
 // TestRunFloor runs the floor as the bench does, as a child process fed
 // by the load generator: every envelope of two rounds is answered and
-// counted.
+// counted, then readers read a summary from it, every read answered 200.
 func TestRunFloor(t *testing.T) {
 	t.Setenv(asMainEnv, "1")
 	exe, err := os.Executable()
@@ -73,13 +77,34 @@ func TestRunFloor(t *testing.T) {
 	require.NoError(t, err)
 	v2, _, err := le.versions(2, prev)
 	require.NoError(t, err)
-	ring := mustRing(t, le)
+
+	results := t.TempDir()
+	latest, err := json.Marshal(publish.Latest{Format: publish.LatestFormat, Number: 1, Summary: publish.SummaryPath(1)})
+	require.NoError(t, err)
+	writeGzip(t, filepath.Join(results, "latest.json"), latest)
+	writeGzip(t, filepath.Join(results, "1", "summary.json"), []byte(`{"number":1}`))
+
 	rep := benchReport{Cores: 2, VerifyPerCore: 1000}
 	rep.Sustained.PerSecond = 1
-	require.NoError(t, runFloor(exe, "municipal", 15, 4, [][]envelope{v1, v2}, ring, &rep))
+	fl := floorRun{kind: "municipal", seed: 15, clients: 4, rounds: [][]envelope{v1, v2}, results: results, number: 1, readers: 3}
+	require.NoError(t, fl.run(exe, mustRing(t, le), &rep))
 	require.NotNil(t, rep.Floor)
 	assert.Equal(t, len(v1)+len(v2), rep.Floor.Submissions)
 	assert.Positive(t, rep.Floor.PerSecond)
 	assert.InDelta(t, rep.Floor.PerSecond/2000, rep.FloorRatioToVerify, 1e-9)
 	assert.InDelta(t, 1/rep.Floor.PerSecond, rep.SustainedToFloor, 1e-9)
+	require.NotNil(t, rep.ReadsFloor)
+	assert.Positive(t, rep.ReadsFloor.Requests)
+	assert.Zero(t, rep.ReadsFloor.Refused)
+}
+
+func writeGzip(t *testing.T, path string, b []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, err := w.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -111,4 +112,13 @@ func TestReadWhileIngesting(t *testing.T) {
 		sent[e.station] = true
 	}
 	assert.Equal(t, len(sent), sum.Reported.Reported, "every station that sent is reported")
+
+	// What the floor is given to serve is what tallyd served.
+	saved := t.TempDir()
+	n, err := c.saveSummary(saved)
+	require.NoError(t, err)
+	assert.Equal(t, l.Number, n)
+	gz, err := os.ReadFile(filepath.Join(saved, filepath.FromSlash(l.Summary)))
+	require.NoError(t, err)
+	assert.Equal(t, body, gunzipOrPlain(gz))
 }

@@ -5,9 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -383,4 +386,39 @@ func (c *loadClient) trickle(ctx context.Context, le *loadElection, prev map[str
 		}
 	}
 	return out, nil
+}
+
+// saveSummary writes latest.json and the national summary it names, as
+// tallyd sends them to a client that takes gzip, under dir: the results
+// the floor serves. It gives the snapshot's number.
+func (c *loadClient) saveSummary(dir string) (uint64, error) {
+	l, err := c.latestSnapshot()
+	if err != nil {
+		return 0, err
+	}
+	if l.Number == 0 {
+		return 0, errors.New("no results snapshot to read")
+	}
+	rc, err := c.takeConn()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = rc.nc.Close() }()
+	for _, path := range []string{"latest.json", publish.SummaryPath(l.Number)} {
+		status, body, _, err := rc.read(c.getRequest("/v1/results/"+path), nil)
+		if err != nil {
+			return 0, err
+		}
+		if status != http.StatusOK {
+			return 0, fmt.Errorf("%s: %d", path, status)
+		}
+		file := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(file, bytes.Clone(body), 0o600); err != nil {
+			return 0, err
+		}
+	}
+	return l.Number, nil
 }
