@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +22,7 @@ import (
 
 	"tally/app/commission"
 	"tally/app/election"
+	"tally/app/publish"
 	"tally/app/seal"
 	"tally/cmd/internal/cli"
 )
@@ -33,8 +37,12 @@ import (
 // committed or published. The bench sends it the sustained phase's
 // envelopes again with the same load generator, on the same cores: what
 // the floor cannot reach, no server that verifies each envelope in its own
-// request can reach on this machine either. The bench's readers then read
-// the national summary from it as they read it from tallyd.
+// request with these parts (net/http, this parser, Go's Ed25519) can reach
+// on this machine, with the load generator beside it. It leaves out, of
+// what tallyd does for a submission, the per-address and per-key rate
+// limits, the key cache's lookup and the cap on concurrent checks, so its
+// figures are if anything generous. The bench's readers then read the
+// national summary from it as they read it from tallyd.
 
 // floorServe runs the floor until SIGINT or SIGTERM, for the demo election
 // of the given kind and seed (its station keys are the bench's).
@@ -66,10 +74,10 @@ func floorServe(args []string, stdout io.Writer) error {
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: time.Minute}
-	fmt.Fprintf(stdout, "tallyd bench floor listening on %s\n", ln.Addr())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(stop)
+	fmt.Fprintf(stdout, "tallyd bench floor listening on %s\n", ln.Addr())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -100,8 +108,9 @@ type floorHandler struct {
 
 // floorFile is a results file as the floor serves it.
 type floorFile struct {
-	gzip []byte
-	etag string
+	gzip         []byte
+	etag         string // of the plain bytes, as tallyd's
+	cacheControl string
 }
 
 func newFloorHandler(le *loadElection, results map[string]floorFile) (http.Handler, error) {
@@ -135,8 +144,24 @@ func readResultsDir(dir string) (map[string]floorFile, error) {
 			return err
 		}
 		b, err := os.ReadFile(path)
-		files[filepath.ToSlash(rel)] = floorFile{gzip: b, etag: `"` + seal.Digest(b) + `"`}
-		return err
+		if err != nil {
+			return err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		name := filepath.ToSlash(rel)
+		cc := "public, max-age=31536000, immutable" // a numbered file
+		if name == publish.LatestPath {
+			cc = "public, max-age=2"
+		}
+		files[name] = floorFile{gzip: b, etag: `"` + seal.Digest(plain) + `"`, cacheControl: cc}
+		return nil
 	})
 	return files, err
 }
@@ -151,7 +176,7 @@ func (f *floorHandler) get(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("ETag", file.etag)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("Cache-Control", file.cacheControl)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -163,6 +188,10 @@ func (f *floorHandler) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *floorHandler) put(w http.ResponseWriter, r *http.Request) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		http.Error(w, "the Content-Type is not application/json", http.StatusUnsupportedMediaType)
+		return
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, commission.MaxEnvelopeSize))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -187,6 +216,9 @@ func (f *floorHandler) check(digest string, raw []byte) ([]byte, error) {
 	env, err := seal.Parse(raw, commission.MaxEnvelopeSize)
 	if err != nil {
 		return nil, err
+	}
+	if len(env.Signatures) != 1 {
+		return nil, fmt.Errorf("%d signatures, where a submission has one", len(env.Signatures))
 	}
 	opened, err := env.Open(raw, election.SubmissionPayloadType, f.ring)
 	if err != nil {

@@ -20,8 +20,9 @@ import (
 
 // TestFloorAnswersWhatTallydWould checks the bench's yardstick does a
 // submission's checks: a good envelope gets a receipt of the receipt key
-// naming it; a tampered one, one whose path names another digest, and one
-// that a station signed for another station are refused.
+// naming it; a signature over another payload, a path that names another
+// digest, a body without its Content-Type and a form that a station
+// signed for another station are refused.
 func TestFloorAnswersWhatTallydWould(t *testing.T) {
 	le, err := newLoadElection(election.Municipal, 14, "http://127.0.0.1:8480")
 	require.NoError(t, err)
@@ -34,7 +35,9 @@ func TestFloorAnswersWhatTallydWould(t *testing.T) {
 
 	put := func(digest string, body []byte) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("PUT", "/v1/submissions/"+digest, bytes.NewReader(body)))
+		r := httptest.NewRequest("PUT", "/v1/submissions/"+digest, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(w, r)
 		return w
 	}
 	w := put(envs[0].digest, envs[0].raw)
@@ -46,10 +49,22 @@ func TestFloorAnswersWhatTallydWould(t *testing.T) {
 	assert.Equal(t, envs[0].digest, r.Submission)
 	assert.Equal(t, envs[0].station, r.Station)
 
-	tampered := bytes.Clone(envs[0].raw)
-	tampered[len(tampered)/3] ^= 1
-	assert.Equal(t, http.StatusBadRequest, put(seal.Digest(tampered), tampered).Code, "tampered")
+	// Station 0's signature over station 0's other form.
+	env0, err := seal.Parse(envs[0].raw, 1<<20)
+	require.NoError(t, err)
+	env1, err := seal.Parse(envs[1].raw, 1<<20)
+	require.NoError(t, err)
+	require.Equal(t, envs[0].station, envs[1].station)
+	tampered, err := json.Marshal(seal.Envelope{PayloadType: env0.PayloadType, Payload: env1.Payload, Signatures: env0.Signatures})
+	require.NoError(t, err)
+	w = put(seal.Digest(tampered), tampered)
+	assert.Equal(t, http.StatusBadRequest, w.Code, "tampered")
+	assert.Contains(t, w.Body.String(), "does not verify")
+
 	assert.Equal(t, http.StatusBadRequest, put(envs[1].digest, envs[0].raw).Code, "another digest")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("PUT", "/v1/submissions/"+envs[0].digest, bytes.NewReader(envs[0].raw)))
+	assert.Equal(t, http.StatusUnsupportedMediaType, w.Code, "no Content-Type")
 
 	// Station 0's form signed with station 1's key.
 	stationRing, err := seal.NewKeyring(le.station[envs[0].station].Public())
@@ -84,14 +99,15 @@ func TestRunFloor(t *testing.T) {
 	writeGzip(t, filepath.Join(results, "latest.json"), latest)
 	writeGzip(t, filepath.Join(results, "1", "summary.json"), []byte(`{"number":1}`))
 
-	rep := benchReport{Cores: 2, VerifyPerCore: 1000}
+	rep := benchReport{Cores: 2}
 	rep.Sustained.PerSecond = 1
 	fl := floorRun{kind: "municipal", seed: 15, clients: 4, rounds: [][]envelope{v1, v2}, results: results, number: 1, readers: 3}
 	require.NoError(t, fl.run(exe, mustRing(t, le), &rep))
 	require.NotNil(t, rep.Floor)
 	assert.Equal(t, len(v1)+len(v2), rep.Floor.Submissions)
 	assert.Positive(t, rep.Floor.PerSecond)
-	assert.InDelta(t, rep.Floor.PerSecond/2000, rep.FloorRatioToVerify, 1e-9)
+	require.Positive(t, rep.FloorVerifyPerCore)
+	assert.InDelta(t, rep.Floor.PerSecond/(2*rep.FloorVerifyPerCore), rep.FloorRatioToVerify, 1e-9)
 	assert.InDelta(t, 1/rep.Floor.PerSecond, rep.SustainedToFloor, 1e-9)
 	require.NotNil(t, rep.ReadsFloor)
 	assert.Positive(t, rep.ReadsFloor.Requests)
@@ -107,4 +123,36 @@ func writeGzip(t *testing.T, path string, b []byte) {
 	require.NoError(t, w.Close())
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
 	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
+}
+
+// TestFloorServesResults checks the floor answers a results file as
+// tallyd answers a client that takes gzip: the gzipped bytes, the ETag of
+// the plain ones, latest.json briefly cached and a numbered file for good.
+func TestFloorServesResults(t *testing.T) {
+	dir := t.TempDir()
+	latest := []byte(`{"number":1}`)
+	writeGzip(t, filepath.Join(dir, publish.LatestPath), latest)
+	writeGzip(t, filepath.Join(dir, "1", "summary.json"), []byte(`{}`))
+	files, err := readResultsDir(dir)
+	require.NoError(t, err)
+	le, err := newLoadElection(election.Municipal, 16, "http://127.0.0.1:8480")
+	require.NoError(t, err)
+	h, err := newFloorHandler(le, files)
+	require.NoError(t, err)
+
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/results/"+path, nil))
+		return w
+	}
+	w := get(publish.LatestPath)
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "gzip", w.Header().Get("Content-Encoding"))
+	assert.Equal(t, `"`+seal.Digest(latest)+`"`, w.Header().Get("ETag"))
+	assert.Equal(t, "public, max-age=2", w.Header().Get("Cache-Control"))
+	assert.Equal(t, latest, gunzipOrPlain(w.Body.Bytes()))
+	w = get("1/summary.json")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Header().Get("Cache-Control"), "immutable")
+	assert.Equal(t, http.StatusNotFound, get("2/summary.json").Code)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -120,5 +121,6 @@ func TestReadWhileIngesting(t *testing.T) {
 	assert.Equal(t, l.Number, n)
 	gz, err := os.ReadFile(filepath.Join(saved, filepath.FromSlash(l.Summary)))
 	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(gz, []byte{0x1f, 0x8b}), "saved as sent, gzipped")
 	assert.Equal(t, body, gunzipOrPlain(gz))
 }

@@ -37,9 +37,10 @@ Usage:
   tallyd bench [--db DB] [--kind municipal|assembly] [--clients 250] [--rounds 5] [--json]
         enroll every demo station into a real tallyd serve and fire the
         election-night burst, then corrections; print the figures
-  tallyd bench floor [--kind municipal|assembly] [--seed N] [--listen ADDR]
+  tallyd bench floor [--kind municipal|assembly] [--seed N] [--listen ADDR] [--results DIR]
         the bench's yardstick: verify, parse and sign a receipt for each
-        of the bench's submissions, and store nothing
+        of the bench's submissions, and store nothing; serve the gzipped
+        results files under DIR from memory
   tallyd version
 
 DB is a SQLite file (default: $TALLYD_DB or tallyd.db) or a postgres:// URL.

@@ -392,33 +392,40 @@ func (c *loadClient) trickle(ctx context.Context, le *loadElection, prev map[str
 // tallyd sends them to a client that takes gzip, under dir: the results
 // the floor serves. It gives the snapshot's number.
 func (c *loadClient) saveSummary(dir string) (uint64, error) {
-	l, err := c.latestSnapshot()
-	if err != nil {
-		return 0, err
-	}
-	if l.Number == 0 {
-		return 0, errors.New("no results snapshot to read")
-	}
 	rc, err := c.takeConn()
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = rc.nc.Close() }()
-	for _, path := range []string{"latest.json", publish.SummaryPath(l.Number)} {
+	save := func(path string) ([]byte, error) {
 		status, body, _, err := rc.read(c.getRequest("/v1/results/"+path), nil)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if status != http.StatusOK {
-			return 0, fmt.Errorf("%s: %d", path, status)
+			return nil, fmt.Errorf("%s: %d", path, status)
 		}
 		file := filepath.Join(dir, filepath.FromSlash(path))
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-			return 0, err
+			return nil, err
 		}
-		if err := os.WriteFile(file, bytes.Clone(body), 0o600); err != nil {
-			return 0, err
-		}
+		return body, os.WriteFile(file, body, 0o600)
+	}
+	// The number is the saved pointer's: a snapshot published meanwhile
+	// is not the one saved.
+	body, err := save(publish.LatestPath)
+	if err != nil {
+		return 0, err
+	}
+	var l publish.Latest
+	if err := json.Unmarshal(gunzipOrPlain(body), &l); err != nil {
+		return 0, fmt.Errorf("latest.json: %w", err)
+	}
+	if l.Number == 0 {
+		return 0, errors.New("no results snapshot to read")
+	}
+	if _, err := save(publish.SummaryPath(l.Number)); err != nil {
+		return 0, err
 	}
 	return l.Number, nil
 }
