@@ -201,13 +201,9 @@ func bench(args []string, stdout io.Writer) error {
 			return err
 		}
 		receipts = append(receipts, rs...)
-		total.Submissions += f.Submissions
-		total.Seconds += f.Seconds
+		total.add(f)
 	}
-	if total.Seconds > 0 {
-		total.PerSecond = float64(total.Submissions) / total.Seconds
-		total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
-	}
+	total.finish(lat)
 	rep.Sustained = total
 	if cpu := processCPU(p.cmd.Process.Pid) - cpu0; cpu > 0 && total.Submissions > 0 {
 		snapshot1, err := c.latestSnapshot()
@@ -242,11 +238,7 @@ func bench(args []string, stdout io.Writer) error {
 
 	// Every receipt must verify under the commission's receipt key.
 	for _, r := range receipts {
-		opened, err := seal.Open(r, 1<<16, election.ReceiptPayloadType, ring)
-		if err != nil {
-			return fmt.Errorf("a receipt does not verify: %w", err)
-		}
-		if _, err := election.ParseReceipt(opened.Payload); err != nil {
+		if _, err := openReceipt(r, ring); err != nil {
 			return err
 		}
 		rep.ReceiptsVerified++
@@ -352,11 +344,7 @@ func (fl floorRun) run(exe string, ring *seal.Keyring, rep *benchReport) error {
 			return fmt.Errorf("submitting: %w", err)
 		}
 		for i, raw := range receipts {
-			opened, err := seal.Open(raw, 1<<16, election.ReceiptPayloadType, ring)
-			if err != nil {
-				return fmt.Errorf("a receipt does not verify: %w", err)
-			}
-			r, err := election.ParseReceipt(opened.Payload)
+			r, err := openReceipt(raw, ring)
 			if err != nil {
 				return err
 			}
@@ -364,8 +352,7 @@ func (fl floorRun) run(exe string, ring *seal.Keyring, rep *benchReport) error {
 				return fmt.Errorf("the receipt for %s names %s", envs[i].digest, r.Submission)
 			}
 		}
-		total.Submissions += f.Submissions
-		total.Seconds += f.Seconds
+		total.add(f)
 	}
 	cpu := processCPU(p.cmd.Process.Pid) - cpu0
 	verify := (verifyBefore + ed25519VerifyRate(time.Second)) / 2
@@ -388,8 +375,7 @@ func (fl floorRun) run(exe string, ring *seal.Keyring, rep *benchReport) error {
 	if total.Seconds <= 0 || total.Submissions == 0 {
 		return nil
 	}
-	total.PerSecond = float64(total.Submissions) / total.Seconds
-	total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	total.finish(lat)
 	rep.Floor = &total
 	if cpu > 0 {
 		rep.FloorCPUPerSubmissionUS = float64(cpu.Microseconds()) / float64(total.Submissions)
@@ -400,6 +386,31 @@ func (fl floorRun) run(exe string, ring *seal.Keyring, rep *benchReport) error {
 	}
 	rep.SustainedToFloor = rep.Sustained.PerSecond / total.PerSecond
 	return nil
+}
+
+// add counts one round of a phase.
+func (f *phaseFigure) add(round phaseFigure) {
+	f.Submissions += round.Submissions
+	f.Seconds += round.Seconds
+}
+
+// finish works out the phase's rate, and its latencies from every
+// submission's.
+func (f *phaseFigure) finish(lat []time.Duration) {
+	if f.Seconds > 0 {
+		f.PerSecond = float64(f.Submissions) / f.Seconds
+	}
+	f.P50ms, f.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+}
+
+// openReceipt checks that a receipt verifies under the commission's
+// receipt key and reads it.
+func openReceipt(raw []byte, ring *seal.Keyring) (*election.Receipt, error) {
+	opened, err := seal.Open(raw, 1<<16, election.ReceiptPayloadType, ring)
+	if err != nil {
+		return nil, fmt.Errorf("a receipt does not verify: %w", err)
+	}
+	return election.ParseReceipt(opened.Payload)
 }
 
 func printPhase(w io.Writer, name string, f phaseFigure) {
@@ -413,7 +424,7 @@ func (c *loadClient) fire(envs []envelope, parallel int) (phaseFigure, [][]byte,
 	var lat []time.Duration
 	f, rs, err := c.fireTimed(envs, parallel, &lat)
 	if err == nil {
-		f.P50ms, f.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+		f.finish(lat)
 	}
 	return f, rs, err
 }

@@ -121,9 +121,7 @@ func killDuringBurst(t *testing.T, db string) {
 				return err
 			}
 			if acked[i] != nil {
-				opened, err := seal.Open(acked[i], 1<<16, election.ReceiptPayloadType, mustRing(t, le))
-				require.NoError(t, err)
-				rc, err := election.ParseReceipt(opened.Payload)
+				rc, err := openReceipt(acked[i], mustRing(t, le))
 				require.NoError(t, err)
 				assert.Equal(t, rc.Number, sub.Number)
 			}

@@ -293,8 +293,7 @@ func (c *loadClient) readWhileIngesting(ctx context.Context, le *loadElection, r
 			break
 		}
 		*receipts = append(*receipts, rs...)
-		total.Submissions += f.Submissions
-		total.Seconds += f.Seconds
+		total.add(f)
 		st, ok := le.def.Station(f.last.station)
 		if !ok {
 			ingestErr = fmt.Errorf("station %s is not in the election", f.last.station)
@@ -324,10 +323,7 @@ func (c *loadClient) readWhileIngesting(ctx context.Context, le *loadElection, r
 		}
 		rep.PublicationMS = append(rep.PublicationMS, float64(latencies[r].Microseconds())/1000)
 	}
-	if total.Seconds > 0 {
-		total.PerSecond = float64(total.Submissions) / total.Seconds
-		total.P50ms, total.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
-	}
+	total.finish(lat)
 	rep.Reads, rep.SustainedWithReads = &reads, &total
 	rep.TrickleP50ms, rep.TrickleMaxms = percentileMS(trickle, 0.5), percentileMS(trickle, 1)
 	rep.TrickleForms = len(trickle)
